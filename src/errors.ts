@@ -1,0 +1,64 @@
+/**
+ * Every error hyperwire raises, each with a stable `code`.
+ *
+ * Where `ws` has a code for the same failure we use its `WS_ERR_*` name, so code written
+ * against `ws` (`err.code === 'WS_ERR_INVALID_UTF8'`) keeps working. Protocol errors also
+ * carry the close code the connection was failed with (`closeCode`), and, as in `ws`,
+ * frame errors are `RangeError`s.
+ */
+
+export type ProtocolErrorCode =
+  | 'WS_ERR_EXPECTED_FIN'
+  | 'WS_ERR_EXPECTED_MASK'
+  | 'WS_ERR_UNEXPECTED_MASK'
+  | 'WS_ERR_INVALID_OPCODE'
+  | 'WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH'
+  | 'WS_ERR_INVALID_CLOSE_CODE'
+  | 'WS_ERR_INVALID_UTF8'
+  | 'WS_ERR_UNEXPECTED_RSV_1'
+  | 'WS_ERR_UNEXPECTED_RSV_2_3'
+  | 'WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH'
+  | 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH'
+  | 'WS_ERR_TOO_MANY_BUFFERED_PARTS'
+  | 'WS_ERR_INFLATE_FAILED'
+  | 'WS_ERR_INTERNAL';
+
+/** The peer broke RFC 6455 (or a configured limit); the connection is failed with `closeCode`. */
+export class ProtocolError extends RangeError {
+  readonly code: ProtocolErrorCode;
+  readonly closeCode: number;
+  constructor(code: ProtocolErrorCode, closeCode: number, message: string) {
+    super(message);
+    this.name = 'ProtocolError';
+    this.code = code;
+    this.closeCode = closeCode;
+  }
+}
+
+/** The opening handshake could not be completed; `status` is the HTTP status to answer with. */
+export class HandshakeError extends Error {
+  readonly code: string;
+  readonly status: number;
+  constructor(code: string, status: number, message: string) {
+    super(message);
+    this.name = 'HandshakeError';
+    this.code = code;
+    this.status = status;
+  }
+}
+
+/** A method was called in a state that does not allow it (for example `send` while CONNECTING). */
+export class StateError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'StateError';
+    this.code = code;
+  }
+}
+
+/** Attach a stable `code` to a built-in error class (TypeError, SyntaxError, RangeError). */
+export function withCode<E extends Error>(err: E, code: string): E & { code: string } {
+  (err as E & { code: string }).code = code;
+  return err as E & { code: string };
+}

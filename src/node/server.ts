@@ -1,0 +1,332 @@
+import { EventEmitter } from 'node:events';
+import http, { type IncomingMessage, type Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { HandshakeError, withCode } from '../errors.js';
+import { DEFAULTS } from '../options.js';
+import { buildUpgradeResponse, validateUpgradeRequest, type UpgradeRequest } from '../protocol/handshake.js';
+import { WebSocket, kWebSocket, type SocketSettings } from './websocket.js';
+
+/**
+ * The `ws`-compatible WebSocketServer: accepts HTTP upgrades (from its own http.Server, a
+ * given one, or `handleUpgrade` in noServer mode), runs the opening handshake (RFC 6455
+ * §4.2), and hands each accepted socket to a server-role `WebSocket`.
+ */
+
+export interface VerifyClientInfo {
+  origin: string | undefined;
+  secure: boolean;
+  req: IncomingMessage;
+}
+export type VerifyClientCallback = (
+  result: boolean,
+  code?: number,
+  name?: string,
+  headers?: Record<string, string | number | string[]>,
+) => void;
+export type VerifyClient =
+  | ((info: VerifyClientInfo) => boolean)
+  | ((info: VerifyClientInfo, cb: VerifyClientCallback) => void);
+
+export interface ServerOptions extends SocketSettings {
+  host?: string;
+  port?: number;
+  backlog?: number;
+  server?: HttpServer | HttpsServer;
+  noServer?: boolean;
+  path?: string;
+  verifyClient?: VerifyClient;
+  handleProtocols?: (protocols: Set<string>, req: IncomingMessage) => string | false;
+  clientTracking?: boolean;
+  perMessageDeflate?: boolean | Record<string, unknown>;
+  /**
+   * ms — a client must finish its upgrade request within this time (hyperwire addition; `ws`
+   * has none). Applies to the http.Server we create and to an async `verifyClient`.
+   */
+  handshakeTimeout?: number;
+  /** Class used for accepted sockets (must extend WebSocket), as in `ws`. */
+  WebSocket?: typeof WebSocket;
+}
+
+type UpgradeCallback = (ws: WebSocket, req: IncomingMessage) => void;
+
+const enum ServerState {
+  Running,
+  Closing,
+  Closed,
+}
+
+export class WebSocketServer extends EventEmitter {
+  readonly options: ServerOptions & Required<Pick<ServerOptions, 'maxPayload' | 'clientTracking' | 'handshakeTimeout'>>;
+  /** Every open connection, when `clientTracking` is on (the default). */
+  clients!: Set<WebSocket>;
+  private _server: HttpServer | HttpsServer | null = null;
+  private removeServerListeners: (() => void) | null = null;
+  private state = ServerState.Running;
+  private shouldEmitClose = false;
+
+  constructor(options: ServerOptions, callback?: () => void) {
+    super();
+    const opts = {
+      maxPayload: DEFAULTS.maxPayload,
+      maxFragments: DEFAULTS.maxFragments,
+      maxBufferedChunks: DEFAULTS.maxBufferedChunks,
+      skipUTF8Validation: false,
+      perMessageDeflate: false as ServerOptions['perMessageDeflate'],
+      clientTracking: true,
+      autoPong: true,
+      allowSynchronousEvents: true,
+      closeTimeout: DEFAULTS.closeTimeout,
+      handshakeTimeout: DEFAULTS.handshakeTimeout,
+      ...options,
+    };
+    const hasPort = opts.port !== undefined && opts.port !== null;
+    if ((!hasPort && !opts.server && !opts.noServer) || (hasPort && (opts.server || opts.noServer)) || (opts.server && opts.noServer)) {
+      throw withCode(
+        new TypeError('One and only one of the "port", "server", or "noServer" options must be specified'),
+        'WS_ERR_INVALID_OPTIONS',
+      );
+    }
+    if (opts.WebSocket !== undefined && opts.WebSocket !== WebSocket && !(opts.WebSocket.prototype instanceof WebSocket)) {
+      throw withCode(new TypeError('The "WebSocket" option must be a class that extends WebSocket'), 'WS_ERR_INVALID_OPTIONS');
+    }
+    if (opts.perMessageDeflate === true) opts.perMessageDeflate = {};
+
+    if (hasPort) {
+      const server = http.createServer(
+        {
+          // A client that never finishes its upgrade request is cut off (slowloris).
+          headersTimeout: opts.handshakeTimeout,
+          requestTimeout: opts.handshakeTimeout,
+          connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(opts.handshakeTimeout / 2))),
+        },
+        (_req, res) => {
+          // RFC 6455 §4.2.2 / RFC 7231 §6.5.15: a plain request to a WebSocket-only server.
+          const body = http.STATUS_CODES[426]!;
+          res.writeHead(426, { 'Content-Length': body.length, 'Content-Type': 'text/plain' });
+          res.end(body);
+        },
+      );
+      server.listen(opts.port, opts.host, opts.backlog, callback);
+      this._server = server;
+    } else if (opts.server) {
+      this._server = opts.server;
+    }
+
+    if (this._server) {
+      const server = this._server;
+      const onListening = () => this.emit('listening');
+      const onError = (err: Error) => this.emit('error', err);
+      const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+        this.handleUpgrade(req, socket, head, (ws, request) => this.emit('connection', ws, request));
+      };
+      server.on('listening', onListening);
+      server.on('error', onError);
+      server.on('upgrade', onUpgrade);
+      this.removeServerListeners = () => {
+        server.removeListener('listening', onListening);
+        server.removeListener('error', onError);
+        server.removeListener('upgrade', onUpgrade);
+      };
+    }
+    if (opts.clientTracking) this.clients = new Set();
+    this.options = opts;
+  }
+
+  address(): AddressInfo | string | null {
+    if (this.options.noServer) throw withCode(new Error('The server is operating in "noServer" mode'), 'WS_ERR_NO_SERVER');
+    if (!this._server) return null;
+    return this._server.address();
+  }
+
+  /**
+   * Stop accepting connections, terminate every tracked client (as the `ws` reference in
+   * seed 001 documents), and call `cb` once everything is closed. With an external
+   * http.Server, that server is left running: only our listeners are removed.
+   */
+  close(cb?: (err?: Error) => void): void {
+    if (this.state === ServerState.Closed) {
+      if (cb) this.once('close', () => cb(withCode(new Error('The server is not running'), 'WS_ERR_SERVER_NOT_RUNNING')));
+      process.nextTick(emitClose, this);
+      return;
+    }
+    if (cb) this.once('close', () => cb());
+    if (this.state === ServerState.Closing) return;
+    this.state = ServerState.Closing;
+
+    if (this.clients) {
+      for (const client of this.clients) client.terminate();
+    }
+    const ownServer = !this.options.noServer && !this.options.server ? this._server : null;
+    this.removeServerListeners?.();
+    this.removeServerListeners = null;
+    this._server = null;
+
+    const finish = () => {
+      if (this.clients && this.clients.size > 0) this.shouldEmitClose = true;
+      else process.nextTick(emitClose, this);
+    };
+    if (ownServer) ownServer.close(finish);
+    else finish();
+  }
+
+  /** Whether `req` is for this server: by default, its path matches the `path` option. */
+  shouldHandle(req: IncomingMessage): boolean {
+    if (this.options.path) {
+      const index = req.url!.indexOf('?');
+      const pathname = index !== -1 ? req.url!.slice(0, index) : req.url;
+      if (pathname !== this.options.path) return false;
+    }
+    return true;
+  }
+
+  /** Run the opening handshake on an upgrade request; `cb(ws, req)` gets the open WebSocket. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, cb: UpgradeCallback): void {
+    socket.on('error', socketOnError);
+    let request: UpgradeRequest;
+    try {
+      request = validateUpgradeRequest(req.method, req.headers);
+    } catch (err) {
+      const e = err as HandshakeError;
+      const extra = e.code === 'WS_ERR_HANDSHAKE_VERSION' ? { 'Sec-WebSocket-Version': '13, 8' } : undefined;
+      this.refuse(req, socket, e.status, e.message, extra, e.code);
+      return;
+    }
+    if (!this.shouldHandle(req)) {
+      abortHandshake(socket, 400);
+      return;
+    }
+
+    const verifyClient = this.options.verifyClient;
+    if (verifyClient) {
+      const info: VerifyClientInfo = {
+        origin: req.headers[request.version === 8 ? 'sec-websocket-origin' : 'origin'] as string | undefined,
+        secure: !!((req.socket as { authorized?: boolean }).authorized || (req.socket as { encrypted?: boolean }).encrypted),
+        req,
+      };
+      if (verifyClient.length === 2) {
+        // Async form: the client waits at most handshakeTimeout for a verdict.
+        let answered = false;
+        const timer = setTimeout(() => {
+          answered = true;
+          abortHandshake(socket, 408);
+        }, this.options.handshakeTimeout);
+        (verifyClient as (i: VerifyClientInfo, c: VerifyClientCallback) => void)(info, (verified, code, name, headers) => {
+          if (answered) return;
+          answered = true;
+          clearTimeout(timer);
+          if (!verified) return abortHandshake(socket, code || 401, name, headers);
+          this.completeUpgrade(request, req, socket, head, cb);
+        });
+        return;
+      }
+      if (!(verifyClient as (i: VerifyClientInfo) => boolean)(info)) {
+        abortHandshake(socket, 401);
+        return;
+      }
+    }
+    this.completeUpgrade(request, req, socket, head, cb);
+  }
+
+  private completeUpgrade(request: UpgradeRequest, req: IncomingMessage, socket: Duplex, head: Buffer, cb: UpgradeCallback): void {
+    // The client may have gone while an async verifyClient ran.
+    if (!socket.readable || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    if ((socket as Duplex & { [kWebSocket]?: WebSocket })[kWebSocket]) {
+      throw withCode(
+        new Error('server.handleUpgrade() was called more than once with the same socket, possibly due to a misconfiguration'),
+        'WS_ERR_UPGRADE_TWICE',
+      );
+    }
+    if (this.state > ServerState.Running) {
+      abortHandshake(socket, 503);
+      return;
+    }
+
+    const Ctor = this.options.WebSocket ?? WebSocket;
+    const ws = new Ctor(null);
+    let protocol: string | false | undefined;
+    if (request.protocols.size > 0) {
+      protocol = this.options.handleProtocols
+        ? this.options.handleProtocols(request.protocols, req)
+        : request.protocols.values().next().value;
+      if (protocol) ws._protocol = protocol;
+    }
+    const lines = buildUpgradeResponse(request.key, protocol || undefined, undefined);
+    this.emit('headers', lines, req);
+    socket.write(lines.concat('\r\n').join('\r\n'));
+    socket.removeListener('error', socketOnError);
+
+    const o = this.options;
+    ws.setSocket(socket, head, {
+      maxPayload: o.maxPayload,
+      maxFragments: o.maxFragments,
+      maxBufferedChunks: o.maxBufferedChunks,
+      skipUTF8Validation: o.skipUTF8Validation,
+      autoPong: o.autoPong,
+      allowSynchronousEvents: o.allowSynchronousEvents,
+      closeTimeout: o.closeTimeout,
+      highWaterMark: o.highWaterMark,
+    });
+    if (this.clients) {
+      this.clients.add(ws);
+      ws.on('close', () => {
+        this.clients.delete(ws);
+        if (this.shouldEmitClose && this.clients.size === 0) process.nextTick(emitClose, this);
+      });
+    }
+    cb(ws, req);
+  }
+
+  /** Refuse a malformed handshake: `wsClientError` listeners decide, else an HTTP error response. */
+  private refuse(req: IncomingMessage, socket: Duplex, status: number, message: string, headers: Record<string, string> | undefined, code: string): void {
+    if (this.listenerCount('wsClientError') > 0) {
+      const err = withCode(new Error(message), code);
+      this.emit('wsClientError', err, socket, req);
+    } else {
+      abortHandshake(socket, status, message, headers);
+    }
+  }
+}
+
+function emitClose(server: WebSocketServer): void {
+  const s = server as unknown as { state: ServerState; shouldEmitClose: boolean };
+  if (s.state === ServerState.Closed && !s.shouldEmitClose) {
+    server.emit('close');
+    return;
+  }
+  s.state = ServerState.Closed;
+  s.shouldEmitClose = false;
+  server.emit('close');
+}
+
+function socketOnError(this: Duplex): void {
+  this.destroy();
+}
+
+/** Answer an upgrade request with an HTTP error and close the connection. */
+export function abortHandshake(socket: Duplex, code: number, message?: string, headers?: Record<string, string | number | string[]>): void {
+  const body = message || http.STATUS_CODES[code] || '';
+  const all: Record<string, string | number | string[]> = {
+    Connection: 'close',
+    'Content-Type': 'text/html',
+    'Content-Length': Buffer.byteLength(body),
+    ...headers,
+  };
+  socket.once('finish', socket.destroy);
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  socket.end(
+    `HTTP/1.1 ${code} ${http.STATUS_CODES[code]}\r\n` +
+      Object.keys(all)
+        .map((h) => `${h}: ${all[h]}`)
+        .join('\r\n') +
+      '\r\n\r\n' +
+      body,
+  );
+}

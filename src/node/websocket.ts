@@ -1,0 +1,546 @@
+import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
+import type { ClientRequest, IncomingMessage } from 'node:http';
+import { ProtocolError, StateError, withCode } from '../errors.js';
+import { DEFAULTS } from '../options.js';
+import { CloseCode, ReadyState, isValidCloseCode } from '../protocol/constants.js';
+import { Protocol } from '../protocol/protocol.js';
+import {
+  addEventListener,
+  getOnAttribute,
+  removeEventListener,
+  setOnAttribute,
+  type EventSource,
+} from './event-target.js';
+import { Port, emitDrainIfNeeded, type PortOwner } from './port.js';
+import type { ClientOptions } from './client.js';
+import { initAsClient } from './client.js';
+import type { MessageCodec } from './codec.js';
+
+/**
+ * The `ws`-compatible WebSocket, shared by client and server: an EventEmitter with the WHATWG
+ * `EventTarget`/`onX` surface, running a `Protocol` over any duplex byte stream. The only
+ * differences between the roles live in the `Protocol` (who masks) and in how the socket is
+ * obtained (`client.ts` dials, `server.ts` accepts).
+ */
+
+export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments' | 'blob';
+const BINARY_TYPES: readonly string[] = ['nodebuffer', 'arraybuffer', 'fragments', 'blob'];
+const STATE_NAMES = ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'] as const;
+
+export type Data = string | Buffer | ArrayBuffer | ArrayBufferView | readonly number[] | Blob;
+export type SendCallback = (err?: Error | null) => void;
+
+export interface SendOptions {
+  binary?: boolean;
+  compress?: boolean;
+  fin?: boolean;
+  /** Accepted for `ws` compatibility; masking always follows RFC 6455 §5.1 (clients mask, servers don't). */
+  mask?: boolean;
+}
+
+/** Per-connection settings shared by both roles. */
+export interface SocketSettings {
+  maxPayload?: number;
+  maxFragments?: number;
+  maxBufferedChunks?: number;
+  skipUTF8Validation?: boolean;
+  autoPong?: boolean;
+  allowSynchronousEvents?: boolean;
+  closeTimeout?: number;
+  generateMask?: (mask: Buffer) => void;
+  /** bytes: `send()` returns false above this. */
+  highWaterMark?: number;
+}
+
+const EMPTY: Buffer = Buffer.alloc(0);
+export const kWebSocket = Symbol('hyperwire.websocket');
+
+type SocketWithWs = Duplex & { [kWebSocket]?: WebSocket };
+
+export class WebSocket extends EventEmitter implements PortOwner, EventSource {
+  static readonly CONNECTING = ReadyState.CONNECTING;
+  static readonly OPEN = ReadyState.OPEN;
+  static readonly CLOSING = ReadyState.CLOSING;
+  static readonly CLOSED = ReadyState.CLOSED;
+  declare readonly CONNECTING: 0;
+  declare readonly OPEN: 1;
+  declare readonly CLOSING: 2;
+  declare readonly CLOSED: 3;
+
+  /** @internal */ _readyState: number = ReadyState.CONNECTING;
+  /** @internal */ _socket: Duplex | null = null;
+  /** @internal */ _core: Protocol | null = null;
+  /** @internal */ _port: Port | null = null;
+  /** @internal */ _isServer = true;
+  /** @internal */ _protocol = '';
+  /** @internal Negotiated extensions by name (permessage-deflate's codec when negotiated). */
+  _extensions: Record<string, unknown> = {};
+  /** @internal Message compression, installed when permessage-deflate is negotiated. */
+  _codec: MessageCodec | null = null;
+  /** @internal */ _binaryType: BinaryType = 'nodebuffer';
+  /** @internal */ _url: string | undefined = undefined;
+  /** @internal */ _closeTimer: NodeJS.Timeout | null = null;
+  /** @internal */ _closeTimeout: number = DEFAULTS.closeTimeout;
+  /** @internal */ _allowSynchronousEvents = true;
+  /** @internal */ _highWaterMark: number = DEFAULTS.highWaterMark;
+  /** @internal */ _errorEmitted = false;
+  /** @internal */ _paused = false;
+  /** @internal bytes "sent" after closing: counted, as `ws` does, in bufferedAmount. */
+  _bufferedAfterClose = 0;
+  /** @internal Client only: the handshake request while CONNECTING. */
+  _req: ClientRequest | null = null;
+
+  constructor(address: null);
+  constructor(address: string | URL, protocols?: string | string[] | ClientOptions, options?: ClientOptions);
+  constructor(address: string | URL | null, protocols?: string | string[] | ClientOptions, options?: ClientOptions) {
+    super();
+    if (address !== null) {
+      this._isServer = false;
+      if (protocols === undefined) protocols = [];
+      else if (!Array.isArray(protocols)) {
+        if (typeof protocols === 'object' && protocols !== null) {
+          options = protocols as ClientOptions;
+          protocols = [];
+        } else {
+          protocols = [protocols as string];
+        }
+      }
+      initAsClient(this, address, protocols as string[], options ?? {});
+    }
+  }
+
+  get readyState(): number {
+    return this._readyState;
+  }
+  get protocol(): string {
+    return this._protocol;
+  }
+  get extensions(): string {
+    return Object.keys(this._extensions).join();
+  }
+  get url(): string | undefined {
+    return this._url;
+  }
+  get isPaused(): boolean {
+    return this._paused;
+  }
+  get binaryType(): BinaryType {
+    return this._binaryType;
+  }
+  set binaryType(type: BinaryType) {
+    if (!BINARY_TYPES.includes(type)) return;
+    this._binaryType = type;
+  }
+
+  /** Bytes queued by `send()` and friends that the network has not taken yet. */
+  get bufferedAmount(): number {
+    const socket = this._socket;
+    if (socket === null || this._port === null) return this._bufferedAfterClose;
+    return socket.writableLength + this._port.pendingBytes + this._bufferedAfterClose;
+  }
+
+  /** @internal CloseEvent.wasClean: both Close frames were exchanged. */
+  get wasClean(): boolean {
+    const core = this._core;
+    return core !== null && core.closeSent && core.closeReceived;
+  }
+
+  // ─── onX / EventTarget ────────────────────────────────────────────────────────────────
+  get onopen() { return getOnAttribute(this, 'open'); }
+  set onopen(h) { setOnAttribute(this, 'open', h); }
+  get onmessage() { return getOnAttribute(this, 'message'); }
+  set onmessage(h) { setOnAttribute(this, 'message', h); }
+  get onclose() { return getOnAttribute(this, 'close'); }
+  set onclose(h) { setOnAttribute(this, 'close', h); }
+  get onerror() { return getOnAttribute(this, 'error'); }
+  set onerror(h) { setOnAttribute(this, 'error', h); }
+
+  addEventListener(type: string, listener: any, options?: { once?: boolean }): void {
+    addEventListener(this, type, listener, options);
+  }
+  removeEventListener(type: string, listener: any): void {
+    removeEventListener(this, type, listener);
+  }
+
+  // ─── Setup ────────────────────────────────────────────────────────────────────────────
+
+  /** @internal Take over `socket` after a successful opening handshake. */
+  setSocket(socket: Duplex, head: Buffer, settings: SocketSettings): void {
+    const port = new Port(this, socket);
+    const core = new Protocol(port, {
+      role: this._isServer ? 'server' : 'client',
+      maxPayload: settings.maxPayload,
+      maxFragments: settings.maxFragments,
+      maxBufferedChunks: settings.maxBufferedChunks,
+      skipUTF8Validation: settings.skipUTF8Validation,
+      autoPong: settings.autoPong,
+      perMessageDeflate: this._codec !== null,
+      generateMask: settings.generateMask,
+    });
+    this._port = port;
+    this._core = core;
+    this._socket = socket;
+    this._closeTimeout = settings.closeTimeout ?? DEFAULTS.closeTimeout;
+    this._allowSynchronousEvents = settings.allowSynchronousEvents ?? true;
+    this._highWaterMark = settings.highWaterMark ?? DEFAULTS.highWaterMark;
+    (socket as SocketWithWs)[kWebSocket] = this;
+
+    const net = socket as Duplex & { setTimeout?: (ms: number) => void; setNoDelay?: (on: boolean) => void };
+    net.setTimeout?.(0);
+    net.setNoDelay?.(true);
+    if (head.length > 0) socket.unshift(head);
+    socket.on('close', socketOnClose);
+    socket.on('data', socketOnData);
+    socket.on('end', socketOnEnd);
+    socket.on('error', socketOnError);
+    socket.on('drain', socketOnDrain);
+
+    this._readyState = ReadyState.OPEN;
+    this.emit('open');
+  }
+
+  // ─── Sending ──────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Send a message. Returns false when the outgoing buffer is over its high-water mark (the
+   * message is still queued; wait for `drain`), true otherwise. `ws` returns undefined; code
+   * that ignores the result is unaffected.
+   */
+  send(data: Data, options?: SendOptions | SendCallback, cb?: SendCallback): boolean {
+    if (this._readyState === ReadyState.CONNECTING) {
+      throw new StateError('WS_ERR_NOT_OPEN', 'WebSocket is not open: readyState 0 (CONNECTING)');
+    }
+    if (typeof options === 'function') {
+      cb = options;
+      options = undefined;
+    }
+    if (typeof data === 'number') data = String(data);
+    if (this._readyState !== ReadyState.OPEN) {
+      this.sendAfterClose(data, cb);
+      return false;
+    }
+    const binary = options?.binary ?? typeof data !== 'string';
+    const fin = options?.fin ?? true;
+    if (typeof Blob !== 'undefined' && data instanceof Blob) {
+      // Blobs are read asynchronously; keep message order by queueing the rest behind it.
+      this.sendBlob(data, binary, options?.compress ?? true, fin, cb);
+      return this.underHighWaterMark();
+    }
+    const payload = toBuffer(data as Exclude<Data, Blob>);
+    const codec = this._codec;
+    if (codec !== null && (options?.compress ?? true) && codec.shouldCompress(payload, this._core!)) {
+      codec.compressAndSend(this, payload, binary, fin, cb);
+    } else if (codec !== null && codec.busy) {
+      // Earlier compressed messages are still in zlib; this one must not overtake them.
+      codec.enqueueRaw(this, payload, binary, fin, cb);
+    } else {
+      this._core!.send(payload, binary, fin, false);
+      if (cb) this._port!.addCallback(cb);
+    }
+    return this.underHighWaterMark();
+  }
+
+  private underHighWaterMark(): boolean {
+    if (this.bufferedAmount < this._highWaterMark) return true;
+    if (this._port) this._port.needDrain = true;
+    return false;
+  }
+
+  private sendBlob(blob: Blob, binary: boolean, compress: boolean, fin: boolean, cb?: SendCallback): void {
+    blob.arrayBuffer().then(
+      (ab) => {
+        if (this._readyState !== ReadyState.OPEN) return this.sendAfterClose(Buffer.from(ab), cb);
+        this.send(Buffer.from(ab), { binary, compress, fin }, cb);
+      },
+      (err: Error) => {
+        if (cb) cb(err);
+      },
+    );
+  }
+
+  private sendAfterClose(data: Data | undefined, cb?: SendCallback): void {
+    if (data !== undefined && data !== null && !(typeof Blob !== 'undefined' && data instanceof Blob)) {
+      this._bufferedAfterClose += toBuffer(data as Exclude<Data, Blob>).length;
+    }
+    if (cb) {
+      const state = this._readyState;
+      const err = new StateError('WS_ERR_NOT_OPEN', `WebSocket is not open: readyState ${state} (${STATE_NAMES[state]})`);
+      process.nextTick(cb, err);
+    }
+  }
+
+  ping(data?: unknown, mask?: boolean | SendCallback, cb?: SendCallback): void {
+    this.control('ping', data, mask, cb);
+  }
+
+  pong(data?: unknown, mask?: boolean | SendCallback, cb?: SendCallback): void {
+    this.control('pong', data, mask, cb);
+  }
+
+  private control(kind: 'ping' | 'pong', data: unknown, mask: boolean | SendCallback | undefined, cb: SendCallback | undefined): void {
+    if (this._readyState === ReadyState.CONNECTING) {
+      throw new StateError('WS_ERR_NOT_OPEN', 'WebSocket is not open: readyState 0 (CONNECTING)');
+    }
+    if (typeof data === 'function') {
+      cb = data as SendCallback;
+      data = undefined;
+    } else if (typeof mask === 'function') {
+      cb = mask;
+    }
+    if (typeof data === 'number') data = String(data);
+    if (this._readyState !== ReadyState.OPEN) {
+      this.sendAfterClose(data as Data | undefined, cb);
+      return;
+    }
+    const payload = data === undefined || data === null ? EMPTY : toBuffer(data as Exclude<Data, Blob>);
+    // RFC 6455 §5.5: "All control frames MUST have a payload length of 125 bytes or less".
+    if (payload.length > 125) {
+      throw withCode(new RangeError('The data size must not be greater than 125 bytes'), 'WS_ERR_CONTROL_PAYLOAD_TOO_LONG');
+    }
+    const sent = kind === 'ping' ? this._core!.ping(payload) : this._core!.pong(payload);
+    if (!sent) return this.sendAfterClose(payload, cb);
+    if (cb) this._port!.addCallback(cb);
+  }
+
+  // ─── Closing ──────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Start the closing handshake (RFC 6455 §7.1.2). The TCP connection is ended once both
+   * Close frames are exchanged, or destroyed after `closeTimeout`.
+   */
+  close(code?: number, reason?: string | Buffer): void {
+    if (this._readyState === ReadyState.CLOSED) return;
+    if (this._readyState === ReadyState.CONNECTING) {
+      abortConnecting(this, 'WebSocket was closed before the connection was established');
+      return;
+    }
+    const core = this._core!;
+    if (this._readyState === ReadyState.CLOSING) {
+      if (core.closeSent && (core.closeReceived || core.failed)) this.endSocket();
+      return;
+    }
+    if (code !== undefined && (typeof code !== 'number' || !isValidCloseCode(code))) {
+      throw withCode(new TypeError('First argument must be a valid error code number'), 'WS_ERR_INVALID_CLOSE_CODE');
+    }
+    const reasonBuf = reason === undefined ? EMPTY : typeof reason === 'string' ? Buffer.from(reason) : reason;
+    // §5.5: the Close body (2-byte code + reason) must fit the 125-byte control frame limit.
+    if (reasonBuf.length > 123) {
+      throw withCode(new RangeError('The message must not be greater than 123 bytes'), 'WS_ERR_CLOSE_REASON_TOO_LONG');
+    }
+    this._readyState = ReadyState.CLOSING;
+    core.close(code, code === undefined ? EMPTY : reasonBuf);
+    if (core.closeReceived) this.endSocket();
+    this.setCloseTimer();
+  }
+
+  /** Destroy the connection now, without a closing handshake (the peer sees 1006). */
+  terminate(): void {
+    if (this._readyState === ReadyState.CLOSED) return;
+    if (this._readyState === ReadyState.CONNECTING) {
+      abortConnecting(this, 'WebSocket was closed before the connection was established');
+      return;
+    }
+    this._readyState = ReadyState.CLOSING;
+    this._port?.discard();
+    this._socket?.destroy();
+  }
+
+  pause(): void {
+    if (this._readyState === ReadyState.CONNECTING || this._readyState === ReadyState.CLOSED) return;
+    this._paused = true;
+    this._core?.pause();
+    this._socket?.pause();
+  }
+
+  resume(): void {
+    if (this._readyState === ReadyState.CONNECTING || this._readyState === ReadyState.CLOSED) return;
+    this._paused = false;
+    this._core?.resume();
+    if (!this._paused) this._socket?.resume();
+  }
+
+  /** @internal Flush what is queued, then half-close (the peer's FIN completes the close). */
+  endSocket(): void {
+    const socket = this._socket;
+    if (socket === null) return;
+    this._port?.flush();
+    socket.end();
+  }
+
+  private setCloseTimer(): void {
+    if (this._closeTimer !== null || this._socket === null) return;
+    const socket = this._socket;
+    this._closeTimer = setTimeout(() => socket.destroy(), this._closeTimeout);
+    this._closeTimer.unref?.();
+  }
+
+  /** @internal */
+  emitClose(): void {
+    if (this._readyState === ReadyState.CLOSED) return;
+    this._readyState = ReadyState.CLOSED;
+    if (this._closeTimer !== null) {
+      clearTimeout(this._closeTimer);
+      this._closeTimer = null;
+    }
+    this._codec?.cleanup();
+    const core = this._core;
+    const code = core !== null && core.closeReceived ? core.closeCode : CloseCode.Abnormal;
+    const reason = core !== null && core.closeReceived ? core.closeReason : EMPTY;
+    this.emit('close', code, reason);
+  }
+
+  /**
+   * @internal Report an error. Emitted only when someone listens: one misbehaving peer must
+   * never crash the process through an unhandled 'error' event.
+   */
+  emitError(err: Error): void {
+    if (this._errorEmitted) return;
+    this._errorEmitted = true;
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+  }
+
+  // ─── Protocol events (PortOwner) ──────────────────────────────────────────────────────
+
+  /** @internal */
+  _onMessage(data: Buffer | Buffer[], isBinary: boolean, compressed: boolean): void {
+    if (compressed) {
+      this._codec!.decompressAndDeliver(this, data, isBinary);
+      return;
+    }
+    this._deliver(data, isBinary);
+  }
+
+  /** @internal Emit a complete, validated message. */
+  _deliver(data: Buffer | Buffer[], isBinary: boolean): void {
+    if (!this._allowSynchronousEvents && this._core !== null) {
+      // `ws`'s allowSynchronousEvents: false — one message per macrotask.
+      const core = this._core;
+      core.pause();
+      setImmediate(() => {
+        if (!this._paused) core.resume();
+      });
+    }
+    if (!isBinary) {
+      this.emit('message', Array.isArray(data) ? Buffer.concat(data) : data, false);
+      return;
+    }
+    this.emit('message', convertBinary(data, this._binaryType), true);
+  }
+
+  /** @internal */
+  _onPing(data: Buffer): void {
+    this.emit('ping', data);
+  }
+
+  /** @internal */
+  _onPong(data: Buffer): void {
+    this.emit('pong', data);
+  }
+
+  /** @internal The peer's Close arrived; our reply is queued. End TCP once it is out. */
+  _onCloseFrame(): void {
+    this._readyState = ReadyState.CLOSING;
+    this.endSocket();
+    this.setCloseTimer();
+  }
+
+  /** @internal We failed the connection; the Close frame is queued. */
+  _onProtocolError(err: ProtocolError): void {
+    this._readyState = ReadyState.CLOSING;
+    this.emitError(err);
+    this.endSocket();
+    this.setCloseTimer();
+  }
+}
+
+for (const [i, name] of STATE_NAMES.entries()) {
+  Object.defineProperty(WebSocket.prototype, name, { enumerable: true, value: i });
+}
+for (const name of ['binaryType', 'bufferedAmount', 'extensions', 'isPaused', 'protocol', 'readyState', 'url', 'onopen', 'onmessage', 'onclose', 'onerror']) {
+  const d = Object.getOwnPropertyDescriptor(WebSocket.prototype, name);
+  if (d) Object.defineProperty(WebSocket.prototype, name, { ...d, enumerable: true });
+}
+
+function abortConnecting(ws: WebSocket, message: string): void {
+  ws._readyState = ReadyState.CLOSING;
+  const err = new Error(message);
+  const req = ws._req;
+  if (req) {
+    ws._req = null;
+    req.destroy(err);
+    // The request's 'error'/'close' handlers in client.ts finish the close.
+  } else {
+    ws.emitClose();
+  }
+}
+
+// ─── Socket listeners: shared functions, `this` is the socket (no closures per connection) ──
+
+function socketOnData(this: SocketWithWs, chunk: Buffer): void {
+  const ws = this[kWebSocket]!;
+  ws._core!.receive(chunk);
+}
+
+function socketOnEnd(this: SocketWithWs): void {
+  const ws = this[kWebSocket]!;
+  ws._readyState = ReadyState.CLOSING;
+  ws.endSocket();
+}
+
+function socketOnClose(this: SocketWithWs): void {
+  const ws = this[kWebSocket]!;
+  this.removeListener('data', socketOnData);
+  this.removeListener('end', socketOnEnd);
+  this.removeListener('drain', socketOnDrain);
+  ws._port!.socket = null;
+  ws._port!.discard();
+  ws._readyState = ReadyState.CLOSING;
+  ws.emitClose();
+}
+
+function socketOnError(this: SocketWithWs): void {
+  const ws = this[kWebSocket];
+  // Socket errors (ECONNRESET, EPIPE) end the connection; the 'close' event reports 1006.
+  this.removeListener('error', socketOnError);
+  this.on('error', noop);
+  if (ws) ws._readyState = ReadyState.CLOSING;
+  this.destroy();
+}
+
+function socketOnDrain(this: SocketWithWs): void {
+  const ws = this[kWebSocket]!;
+  if (ws._port !== null && ws._port.needDrain) emitDrainIfNeeded(ws._port);
+}
+
+function noop(): void {}
+
+/** Turn `send()`'s accepted inputs into bytes. Views are wrapped, not copied. */
+export function toBuffer(data: Exclude<Data, Blob> | undefined | null): Buffer {
+  if (data === undefined || data === null) return EMPTY;
+  if (Buffer.isBuffer(data)) return data;
+  if (typeof data === 'string') return Buffer.from(data);
+  if (data instanceof ArrayBuffer) return Buffer.from(data);
+  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (typeof SharedArrayBuffer !== 'undefined' && (data as unknown) instanceof SharedArrayBuffer) return Buffer.from(data as unknown as ArrayBuffer);
+  return Buffer.from(data as readonly number[]);
+}
+
+/** Shape a binary message as `binaryType` asks. */
+export function convertBinary(data: Buffer | Buffer[], binaryType: BinaryType): Buffer | ArrayBuffer | Buffer[] | Blob {
+  switch (binaryType) {
+    case 'fragments':
+      return Array.isArray(data) ? data : [data];
+    case 'arraybuffer': {
+      const buf = Array.isArray(data) ? Buffer.concat(data) : data;
+      if (buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength) return buf.buffer as ArrayBuffer;
+      return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
+    }
+    case 'blob':
+      return new Blob((Array.isArray(data) ? data : [data]) as unknown as BlobPart[]);
+    default:
+      return Array.isArray(data) ? Buffer.concat(data) : data;
+  }
+}
+
+export type { IncomingMessage };

@@ -1,0 +1,97 @@
+/**
+ * A queue of received chunks that hands out byte ranges without copying when a range lies
+ * inside one chunk (the common case: a whole frame in one TCP read), and with exactly one
+ * copy when it straddles chunks. No `Buffer.concat` per chunk.
+ */
+export class ByteQueue {
+  private chunks: Buffer[] = [];
+  /** Read position inside chunks[0]. */
+  private pos = 0;
+  /** Unread bytes across all chunks. */
+  length = 0;
+
+  get chunkCount(): number {
+    return this.chunks.length;
+  }
+
+  push(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    this.chunks.push(chunk);
+    this.length += chunk.length;
+  }
+
+  /**
+   * The first `n` unread bytes (n ≤ 14, for frame headers) without consuming them: a view
+   * into the first chunk when they are all there, otherwise copied into `scratch`.
+   * Returns the buffer and the offset at which the bytes start.
+   */
+  peek(n: number, scratch: Buffer): [Buffer, number] {
+    const first = this.chunks[0];
+    if (first.length - this.pos >= n) return [first, this.pos];
+    let copied = 0;
+    let pos = this.pos;
+    for (let i = 0; copied < n; i++) {
+      const c = this.chunks[i];
+      const take = Math.min(c.length - pos, n - copied);
+      c.copy(scratch, copied, pos, pos + take);
+      copied += take;
+      pos = 0;
+    }
+    return [scratch, 0];
+  }
+
+  /** Drop `n` unread bytes (n ≤ length). */
+  skip(n: number): void {
+    this.length -= n;
+    while (n > 0) {
+      const first = this.chunks[0];
+      const avail = first.length - this.pos;
+      if (n < avail) {
+        this.pos += n;
+        return;
+      }
+      n -= avail;
+      this.chunks.shift();
+      this.pos = 0;
+    }
+  }
+
+  /** Remove and return the next `n` bytes (n ≤ length): a view when possible, else one copy. */
+  take(n: number): Buffer {
+    const first = this.chunks[0];
+    const avail = first.length - this.pos;
+    if (n <= avail) {
+      const out = first.subarray(this.pos, this.pos + n);
+      this.length -= n;
+      if (n === avail) {
+        this.chunks.shift();
+        this.pos = 0;
+      } else {
+        this.pos += n;
+      }
+      return out;
+    }
+    const out = Buffer.allocUnsafe(n);
+    let copied = 0;
+    while (copied < n) {
+      const c = this.chunks[0];
+      const take = Math.min(c.length - this.pos, n - copied);
+      c.copy(out, copied, this.pos, this.pos + take);
+      copied += take;
+      if (this.pos + take === c.length) {
+        this.chunks.shift();
+        this.pos = 0;
+      } else {
+        this.pos += take;
+      }
+    }
+    this.length -= n;
+    return out;
+  }
+
+  clear(): void {
+    this.chunks = [];
+    this.pos = 0;
+    this.length = 0;
+  }
+}

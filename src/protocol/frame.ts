@@ -1,0 +1,142 @@
+import { randomFillSync } from 'node:crypto';
+
+/**
+ * Frame encoding (RFC 6455 §5.2). Decoding lives in parser.ts because it is incremental.
+ *
+ *   0                   1                   2                   3
+ *   0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ *  +-+-+-+-+-------+-+-------------+-------------------------------+
+ *  |F|R|R|R| opcode|M| Payload len |    Extended payload length    |
+ *  |I|S|S|S|  (4)  |A|     (7)     |             (16/64)           |
+ *  |N|V|V|V|       |S|             |   (if payload len==126/127)   |
+ *  | |1|2|3|       |K|             |                               |
+ *  +-+-+-+-+-------+-+-------------+ - - - - - - - - - - - - - - - +
+ */
+
+/** Length of the header for a payload of `length` bytes, with or without a masking key. */
+export function headerLength(length: number, masked: boolean): number {
+  return (length < 126 ? 2 : length < 65536 ? 4 : 10) + (masked ? 4 : 0);
+}
+
+/**
+ * Write a frame header into `target` at `offset`; returns the offset after it.
+ * `mask` (4 bytes) is written after the length when given.
+ */
+export function writeHeader(
+  target: Uint8Array,
+  offset: number,
+  opcode: number,
+  length: number,
+  fin: boolean,
+  rsv1: boolean,
+  mask: Uint8Array | null,
+): number {
+  target[offset] = (fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | opcode;
+  const maskBit = mask ? 0x80 : 0;
+  if (length < 126) {
+    target[offset + 1] = maskBit | length;
+    offset += 2;
+  } else if (length < 65536) {
+    target[offset + 1] = maskBit | 126;
+    target[offset + 2] = length >>> 8;
+    target[offset + 3] = length & 0xff;
+    offset += 4;
+  } else {
+    target[offset + 1] = maskBit | 127;
+    // RFC 6455 §5.2: "the most significant bit MUST be 0"; JS lengths stay below 2^53.
+    const hi = Math.floor(length / 0x100000000);
+    const lo = length >>> 0;
+    target[offset + 2] = hi >>> 24;
+    target[offset + 3] = (hi >>> 16) & 0xff;
+    target[offset + 4] = (hi >>> 8) & 0xff;
+    target[offset + 5] = hi & 0xff;
+    target[offset + 6] = lo >>> 24;
+    target[offset + 7] = (lo >>> 16) & 0xff;
+    target[offset + 8] = (lo >>> 8) & 0xff;
+    target[offset + 9] = lo & 0xff;
+    offset += 10;
+  }
+  if (mask) {
+    target[offset] = mask[0];
+    target[offset + 1] = mask[1];
+    target[offset + 2] = mask[2];
+    target[offset + 3] = mask[3];
+    offset += 4;
+  }
+  return offset;
+}
+
+/**
+ * XOR `source[start..end)` with the 4-byte `mask` into `target` at `targetOffset`
+ * (RFC 6455 §5.3). Source and target may be the same buffer (unmask in place). Works a
+ * 32-bit word at a time over the aligned middle part; the mask is rotated to match.
+ */
+export function applyMask(
+  source: Uint8Array,
+  start: number,
+  end: number,
+  mask: Uint8Array,
+  target: Uint8Array = source,
+  targetOffset = start,
+): void {
+  const length = end - start;
+  let i = 0;
+  if (length >= 32) {
+    // Walk byte-wise until the target is 4-byte aligned, then XOR whole words.
+    const tAbs = target.byteOffset + targetOffset;
+    const sAbs = source.byteOffset + start;
+    const pre = (4 - (tAbs & 3)) & 3;
+    if (((sAbs + pre) & 3) === 0) {
+      for (; i < pre; i++) target[targetOffset + i] = source[start + i] ^ mask[i & 3];
+      const words = (length - pre) >>> 2;
+      const m =
+        mask[i & 3] | (mask[(i + 1) & 3] << 8) | (mask[(i + 2) & 3] << 16) | (mask[(i + 3) & 3] << 24);
+      const s32 = new Int32Array(source.buffer, sAbs + pre, words);
+      const t32 = source === target && start === targetOffset ? s32 : new Int32Array(target.buffer, tAbs + pre, words);
+      for (let w = 0; w < words; w++) t32[w] = s32[w] ^ m;
+      i += words * 4;
+    }
+  }
+  for (; i < length; i++) target[targetOffset + i] = source[start + i] ^ mask[i & 3];
+}
+
+const maskPool = Buffer.allocUnsafe(8192);
+let maskPoolOffset = maskPool.length;
+
+/** A fresh random masking key (RFC 6455 §5.3: "MUST pick a fresh masking key for each frame"). */
+export function randomMask(): Buffer {
+  if (maskPoolOffset === maskPool.length) {
+    randomFillSync(maskPool);
+    maskPoolOffset = 0;
+  }
+  const mask = maskPool.subarray(maskPoolOffset, maskPoolOffset + 4);
+  maskPoolOffset += 4;
+  return mask;
+}
+
+/**
+ * Encode one frame as a single buffer (header and payload together, payload masked when a
+ * mask is given). Fine for control frames and small messages; large payloads are better
+ * written as header + payload without this copy (see `encodeHeader`).
+ */
+export function encodeFrame(
+  opcode: number,
+  payload: Uint8Array,
+  fin = true,
+  rsv1 = false,
+  mask: Uint8Array | null = null,
+): Buffer {
+  const hl = headerLength(payload.length, mask !== null);
+  const out = Buffer.allocUnsafe(hl + payload.length);
+  writeHeader(out, 0, opcode, payload.length, fin, rsv1, mask);
+  if (mask) applyMask(payload, 0, payload.length, mask, out, hl);
+  else out.set(payload, hl);
+  return out;
+}
+
+/** Encode just the header of a frame (for writing a large unmasked payload without copying it). */
+export function encodeHeader(opcode: number, length: number, fin: boolean, rsv1: boolean, mask: Uint8Array | null): Buffer {
+  const out = Buffer.allocUnsafe(headerLength(length, mask !== null));
+  writeHeader(out, 0, opcode, length, fin, rsv1, mask);
+  return out;
+}

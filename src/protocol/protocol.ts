@@ -1,0 +1,477 @@
+import { ProtocolError, type ProtocolErrorCode } from '../errors.js';
+import { DEFAULTS } from '../options.js';
+import { ByteQueue } from './bytes.js';
+import { CloseCode, Opcode, isValidCloseCode } from './constants.js';
+import { applyMask, encodeFrame, encodeHeader, headerLength, randomMask, writeHeader } from './frame.js';
+import { Utf8Validator, isValidUtf8 } from './utf8.js';
+
+/**
+ * The RFC 6455 connection after the opening handshake, without I/O.
+ *
+ * Bytes go in through `receive()`; messages, control frames and failures come out through
+ * the `ProtocolHandler` port, and every byte to send goes out through `handler.write()`.
+ * Nothing here touches sockets, timers or zlib, so client and server share it, and tests drive
+ * it by feeding bytes. It never throws across the port: a peer's violation becomes
+ * `fail()` — a Close frame with the right code and one `onError` — never an exception.
+ *
+ * Closing handshake (RFC 6455 §5.5.1, §7):
+ *
+ *   we close first:   close() ──Close──▶ peer          peer closes first:  peer ──Close──▶ receive()
+ *                     receive() ◀──Close── peer                           receive() ──Close(echo)──▶ peer
+ *                     closeSent && closeReceived: the I/O layer ends TCP (server first, §7.1.1)
+ */
+
+export type Role = 'client' | 'server';
+
+export interface ProtocolOptions {
+  role: Role;
+  /** bytes; 0 = unlimited. Checked on each frame header, before its payload is buffered. */
+  maxPayload?: number;
+  /** count; 0 = unlimited. */
+  maxFragments?: number;
+  /** count; 0 = unlimited. Chunks waiting in the queue while a large frame arrives. */
+  maxBufferedChunks?: number;
+  skipUTF8Validation?: boolean;
+  /** Answer pings with pongs automatically (RFC 6455 §5.5.2 "MUST send a Pong frame in response"). */
+  autoPong?: boolean;
+  /** RSV1 marks a compressed message (RFC 7692 §6): set once permessage-deflate is negotiated. */
+  perMessageDeflate?: boolean;
+  /** Fill a 4-byte masking key; defaults to crypto-random bytes. Clients only. */
+  generateMask?: (mask: Buffer) => void;
+}
+
+export interface ProtocolHandler {
+  /**
+   * A whole message. `data` is one Buffer, or the list of fragment payloads when the message
+   * came in several frames (`ws`'s `binaryType: 'fragments'` hands that list out as is).
+   * `compressed` means RSV1 was set: the I/O layer must inflate it before use, and text in it
+   * has not been UTF-8 checked yet.
+   */
+  onMessage(data: Buffer | Buffer[], isBinary: boolean, compressed: boolean): void;
+  onPing(data: Buffer): void;
+  onPong(data: Buffer): void;
+  /** The peer's Close frame arrived; our reply (if one was due) has already been written. */
+  onClose(code: number, reason: Buffer): void;
+  /** We failed the connection; the Close frame with `err.closeCode` has been written. */
+  onError(err: ProtocolError): void;
+  /** Bytes to send, in order. */
+  write(data: Buffer): void;
+}
+
+const enum ParseState {
+  Header,
+  Payload,
+  /** After a Close frame or a failure: further input is ignored (RFC 6455 §5.5.1). */
+  Done,
+}
+
+const EMPTY: Buffer = Buffer.alloc(0);
+/** Frames at or under this size are written as one buffer; bigger ones as header + payload. */
+const COPY_PAYLOAD_BELOW = 4096;
+
+export class Protocol {
+  readonly role: Role;
+  private readonly handler: ProtocolHandler;
+  private readonly queue = new ByteQueue();
+  private readonly scratch = Buffer.allocUnsafe(14);
+  private readonly maskKey = Buffer.allocUnsafe(4);
+
+  private maxPayload: number;
+  private readonly maxFragments: number;
+  private readonly maxBufferedChunks: number;
+  private readonly skipUTF8Validation: boolean;
+  readonly autoPong: boolean;
+  perMessageDeflate: boolean;
+  private readonly generateMask: ((mask: Buffer) => void) | undefined;
+
+  private state = ParseState.Header;
+  private paused = false;
+  private parsing = false;
+
+  // The frame being read.
+  private fin = false;
+  private rsv1 = false;
+  private opcode = 0;
+  private masked = false;
+  private payloadLength = 0;
+
+  // The message being assembled.
+  private messageOpcode = 0;
+  private messageCompressed = false;
+  private fragments: Buffer[] = [];
+  private messageLength = 0;
+  private readonly utf8 = new Utf8Validator();
+
+  // Outgoing fragmented message: later frames are continuations (RFC 6455 §5.4).
+  private sendingFragmented = false;
+
+  closeSent = false;
+  closeReceived = false;
+  failed = false;
+  /** The code and reason of the peer's Close frame (1005 and empty when it carried none). */
+  closeCode: number = CloseCode.Abnormal;
+  closeReason: Buffer = EMPTY;
+
+  constructor(handler: ProtocolHandler, options: ProtocolOptions) {
+    this.handler = handler;
+    this.role = options.role;
+    this.maxPayload = options.maxPayload ?? DEFAULTS.maxPayload;
+    this.maxFragments = options.maxFragments ?? DEFAULTS.maxFragments;
+    this.maxBufferedChunks = options.maxBufferedChunks ?? DEFAULTS.maxBufferedChunks;
+    this.skipUTF8Validation = options.skipUTF8Validation ?? false;
+    this.autoPong = options.autoPong ?? true;
+    this.perMessageDeflate = options.perMessageDeflate ?? false;
+    this.generateMask = options.generateMask;
+  }
+
+  // ─── Receiving ────────────────────────────────────────────────────────────────────────
+
+  /** Feed bytes from the transport. Events for complete frames fire synchronously. */
+  receive(chunk: Buffer): void {
+    if (this.state === ParseState.Done) return;
+    if (this.maxBufferedChunks > 0 && this.queue.chunkCount >= this.maxBufferedChunks) {
+      this.fail('WS_ERR_TOO_MANY_BUFFERED_PARTS', CloseCode.PolicyViolation, 'Too many buffered chunks');
+      return;
+    }
+    this.queue.push(chunk);
+    if (!this.paused && !this.parsing) this.parse();
+  }
+
+  /** Stop emitting events; input is queued until `resume()` (ordering across async inflate). */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    if (!this.parsing) this.parse();
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /** Bytes received but not yet parsed (a partial frame, or input queued while paused). */
+  get bufferedInput(): number {
+    return this.queue.length;
+  }
+
+  setMaxPayload(maxPayload: number): void {
+    this.maxPayload = maxPayload;
+  }
+
+  private parse(): void {
+    this.parsing = true;
+    try {
+      while (!this.paused) {
+        if (this.state === ParseState.Header) {
+          if (!this.readHeader()) break;
+        } else if (this.state === ParseState.Payload) {
+          if (!this.readPayload()) break;
+        } else {
+          break;
+        }
+      }
+    } catch (err) {
+      // A bug of ours or a throwing handler must not escape into the I/O layer (DESIGN §2).
+      // The handler is told with 1011 and no details go on the wire.
+      if (!this.failed) {
+        const e = new ProtocolError('WS_ERR_INTERNAL', CloseCode.InternalError, 'Internal error while processing a frame');
+        (e as Error).cause = err;
+        this.failWith(e);
+      }
+    } finally {
+      this.parsing = false;
+    }
+  }
+
+  /** Parse a frame header if it is all there; false means "wait for more bytes". */
+  private readHeader(): boolean {
+    const avail = this.queue.length;
+    if (avail < 2) return false;
+    let [buf, p] = this.queue.peek(Math.min(avail, 14), this.scratch);
+    const b0 = buf[p];
+    const b1 = buf[p + 1];
+    const len7 = b1 & 0x7f;
+    const masked = (b1 & 0x80) !== 0;
+    const hl = 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + (masked ? 4 : 0);
+    if (avail < hl) return false;
+    if (buf.length - p < hl) [buf, p] = this.queue.peek(hl, this.scratch);
+
+    const fin = (b0 & 0x80) !== 0;
+    const rsv1 = (b0 & 0x40) !== 0;
+    const opcode = b0 & 0x0f;
+
+    // RFC 6455 §5.2: "MUST be 0 unless an extension is negotiated that defines meanings for
+    // non-zero values." Only permessage-deflate (RSV1) is ever negotiated here.
+    if ((b0 & 0x30) !== 0) return this.fail('WS_ERR_UNEXPECTED_RSV_2_3', CloseCode.ProtocolError, 'RSV2 and RSV3 must be clear');
+
+    const isControl = (opcode & 0x08) !== 0;
+    if (isControl) {
+      if (opcode !== Opcode.Close && opcode !== Opcode.Ping && opcode !== Opcode.Pong) {
+        return this.fail('WS_ERR_INVALID_OPCODE', CloseCode.ProtocolError, `Invalid opcode ${opcode}`);
+      }
+      // §5.5: "All control frames MUST have a payload length of 125 bytes or less and MUST NOT be fragmented."
+      if (!fin) return this.fail('WS_ERR_EXPECTED_FIN', CloseCode.ProtocolError, 'FIN must be set on a control frame');
+      if (len7 > 125) {
+        return this.fail('WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH', CloseCode.ProtocolError, `Invalid payload length ${len7} for a control frame`);
+      }
+      // RFC 7692 §6.1: RSV1 is for data messages only.
+      if (rsv1) return this.fail('WS_ERR_UNEXPECTED_RSV_1', CloseCode.ProtocolError, 'RSV1 must be clear on a control frame');
+    } else if (opcode === Opcode.Continuation) {
+      // §5.4: a continuation frame only makes sense inside a fragmented message.
+      if (this.messageOpcode === 0) return this.fail('WS_ERR_INVALID_OPCODE', CloseCode.ProtocolError, 'Continuation frame without a message to continue');
+      // RFC 7692 §6.1: "the RSV1 bit ... is set only on the first frame of a message".
+      if (rsv1) return this.fail('WS_ERR_UNEXPECTED_RSV_1', CloseCode.ProtocolError, 'RSV1 must be clear on a continuation frame');
+    } else if (opcode === Opcode.Text || opcode === Opcode.Binary) {
+      // §5.4: fragments of one message "MUST NOT be interleaved" with another data message.
+      if (this.messageOpcode !== 0) return this.fail('WS_ERR_INVALID_OPCODE', CloseCode.ProtocolError, `Expected a continuation frame, got opcode ${opcode}`);
+      if (rsv1 && !this.perMessageDeflate) return this.fail('WS_ERR_UNEXPECTED_RSV_1', CloseCode.ProtocolError, 'RSV1 must be clear');
+    } else {
+      return this.fail('WS_ERR_INVALID_OPCODE', CloseCode.ProtocolError, `Invalid opcode ${opcode}`);
+    }
+
+    // §5.1: "a server MUST NOT mask any frames"; a server "MUST close the connection upon
+    // receiving a frame that is not masked".
+    if (this.role === 'server' && !masked) return this.fail('WS_ERR_EXPECTED_MASK', CloseCode.ProtocolError, 'MASK must be set');
+    if (this.role === 'client' && masked) return this.fail('WS_ERR_UNEXPECTED_MASK', CloseCode.ProtocolError, 'MASK must be clear');
+
+    let length = len7;
+    let q = p + 2;
+    if (len7 === 126) {
+      length = (buf[q] << 8) | buf[q + 1];
+      q += 2;
+    } else if (len7 === 127) {
+      const hi = buf.readUInt32BE(q);
+      // §5.2: "the most significant bit MUST be 0"; beyond 2^53 - 1 a JS number cannot hold it.
+      if (hi > 0x1fffff) {
+        return this.fail('WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH', CloseCode.MessageTooBig, 'Unsupported payload length > 2^53 - 1');
+      }
+      length = hi * 0x100000000 + buf.readUInt32BE(q + 4);
+      q += 8;
+    }
+
+    if (!isControl) {
+      if (this.maxPayload > 0 && this.messageLength + length > this.maxPayload) {
+        return this.fail('WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', CloseCode.MessageTooBig, 'Max payload size exceeded');
+      }
+      if (this.maxFragments > 0 && this.fragments.length >= this.maxFragments) {
+        return this.fail('WS_ERR_TOO_MANY_BUFFERED_PARTS', CloseCode.PolicyViolation, 'Too many message fragments');
+      }
+      if (opcode !== Opcode.Continuation) {
+        this.messageOpcode = opcode;
+        this.messageCompressed = rsv1;
+      }
+      this.messageLength += length;
+    }
+
+    if (masked) {
+      this.maskKey[0] = buf[q];
+      this.maskKey[1] = buf[q + 1];
+      this.maskKey[2] = buf[q + 2];
+      this.maskKey[3] = buf[q + 3];
+    }
+    this.queue.skip(hl);
+    this.fin = fin;
+    this.rsv1 = rsv1;
+    this.opcode = opcode;
+    this.masked = masked;
+    this.payloadLength = length;
+    this.state = ParseState.Payload;
+    return true;
+  }
+
+  private readPayload(): boolean {
+    const length = this.payloadLength;
+    let payload: Buffer;
+    if (length === 0) {
+      payload = EMPTY;
+    } else {
+      if (this.queue.length < length) return false;
+      payload = this.queue.take(length);
+      if (this.masked) applyMask(payload, 0, length, this.maskKey);
+    }
+    this.state = ParseState.Header;
+    if (this.opcode >= Opcode.Close) this.controlFrame(payload);
+    else this.dataFrame(payload);
+    return true;
+  }
+
+  private dataFrame(payload: Buffer): void {
+    const isText = this.messageOpcode === Opcode.Text;
+    if (isText && !this.messageCompressed && !this.skipUTF8Validation && !(this.fin && this.fragments.length === 0)) {
+      // Fragmented text: check each fragment as it arrives, to fail fast (§8.1).
+      if (!this.utf8.push(payload) || (this.fin && !this.utf8.complete)) {
+        this.fail('WS_ERR_INVALID_UTF8', CloseCode.InvalidPayload, 'Invalid UTF-8 sequence');
+        return;
+      }
+    }
+    if (!this.fin) {
+      this.fragments.push(payload);
+      return;
+    }
+
+    let data: Buffer | Buffer[];
+    if (this.fragments.length === 0) {
+      data = payload;
+      if (isText && !this.messageCompressed && !this.skipUTF8Validation && !isValidUtf8(payload)) {
+        this.fail('WS_ERR_INVALID_UTF8', CloseCode.InvalidPayload, 'Invalid UTF-8 sequence');
+        return;
+      }
+    } else {
+      this.fragments.push(payload);
+      data = this.fragments;
+      this.fragments = [];
+      this.utf8.reset();
+    }
+    const compressed = this.messageCompressed;
+    this.messageOpcode = 0;
+    this.messageCompressed = false;
+    this.messageLength = 0;
+    this.handler.onMessage(data, !isText, compressed);
+  }
+
+  private controlFrame(payload: Buffer): void {
+    switch (this.opcode) {
+      case Opcode.Ping:
+        // §5.5.3: the Pong "MUST have identical Application data"; not after our Close (§5.5.1).
+        if (this.autoPong && !this.closeSent) this.writeFrame(Opcode.Pong, payload, true, false);
+        this.handler.onPing(payload);
+        return;
+      case Opcode.Pong:
+        this.handler.onPong(payload);
+        return;
+      default:
+        this.closeFrame(payload);
+    }
+  }
+
+  private closeFrame(payload: Buffer): void {
+    let code: number = CloseCode.NoStatus;
+    let reason = EMPTY;
+    if (payload.length === 1) {
+      this.fail('WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH', CloseCode.ProtocolError, 'Invalid payload length 1 for a close frame');
+      return;
+    }
+    if (payload.length >= 2) {
+      code = payload.readUInt16BE(0);
+      if (!isValidCloseCode(code)) {
+        this.fail('WS_ERR_INVALID_CLOSE_CODE', CloseCode.ProtocolError, `Invalid close code ${code}`);
+        return;
+      }
+      reason = payload.subarray(2);
+      // §5.5.1: the reason is UTF-8; §8.1 applies to it like any text.
+      if (!this.skipUTF8Validation && !isValidUtf8(reason)) {
+        this.fail('WS_ERR_INVALID_UTF8', CloseCode.InvalidPayload, 'Invalid UTF-8 sequence in close reason');
+        return;
+      }
+    }
+    this.closeReceived = true;
+    this.closeCode = code;
+    this.closeReason = reason;
+    // §5.5.1: after a Close frame "the endpoint MUST NOT send any more data frames", and the
+    // peer's data after its Close is to be discarded.
+    this.state = ParseState.Done;
+    this.queue.clear();
+    // "If an endpoint receives a Close frame and did not previously send a Close frame, the
+    // endpoint MUST send a Close frame in response ... typically echoing the status code it
+    // received." We echo code and reason, as `ws` does.
+    if (!this.closeSent) this.close(code === CloseCode.NoStatus ? undefined : code, reason);
+    this.handler.onClose(code, reason);
+  }
+
+  /**
+   * _Fail the WebSocket Connection_ (§7.1.7): send a Close frame with `closeCode` (if we have
+   * not sent one yet), stop reading, and tell the handler. Returns false so parse steps can
+   * `return this.fail(...)`.
+   */
+  fail(code: ProtocolErrorCode, closeCode: number, message: string): false {
+    this.failWith(new ProtocolError(code, closeCode, message));
+    return false;
+  }
+
+  failWith(err: ProtocolError): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.state = ParseState.Done;
+    this.queue.clear();
+    this.fragments = [];
+    if (!this.closeSent) this.close(err.closeCode);
+    this.handler.onError(err);
+  }
+
+  // ─── Sending ──────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Send a data frame. `fin: false` starts or continues a fragmented message: the first frame
+   * carries the opcode (and RSV1 when compressed), the rest are continuations (§5.4).
+   * Returns false when a Close frame was already sent (§5.5.1 forbids more data frames).
+   */
+  send(payload: Buffer, isBinary: boolean, fin = true, compressed = false): boolean {
+    if (this.closeSent) return false;
+    let opcode: number = isBinary ? Opcode.Binary : Opcode.Text;
+    let rsv1 = compressed;
+    if (this.sendingFragmented) {
+      opcode = Opcode.Continuation;
+      rsv1 = false;
+    }
+    this.sendingFragmented = !fin;
+    this.writeFrame(opcode, payload, fin, rsv1);
+    return true;
+  }
+
+  ping(payload: Buffer = EMPTY): boolean {
+    if (this.closeSent) return false;
+    this.writeFrame(Opcode.Ping, payload, true, false);
+    return true;
+  }
+
+  pong(payload: Buffer = EMPTY): boolean {
+    if (this.closeSent) return false;
+    this.writeFrame(Opcode.Pong, payload, true, false);
+    return true;
+  }
+
+  /**
+   * Start (or answer) the closing handshake. `code` undefined sends a Close frame with no body
+   * (the peer sees 1005). Callers validate code and reason; this only frames them.
+   */
+  close(code?: number, reason: Buffer | string = EMPTY): boolean {
+    if (this.closeSent) return false;
+    this.closeSent = true;
+    let payload = EMPTY;
+    if (code !== undefined) {
+      const reasonLength = typeof reason === 'string' ? Buffer.byteLength(reason) : reason.length;
+      payload = Buffer.allocUnsafe(2 + reasonLength);
+      payload.writeUInt16BE(code, 0);
+      if (typeof reason === 'string') payload.write(reason, 2);
+      else payload.set(reason, 2);
+    }
+    this.writeFrame(Opcode.Close, payload, true, false);
+    return true;
+  }
+
+  /** Whether the closing handshake is complete in both directions. */
+  get closed(): boolean {
+    return this.closeSent && (this.closeReceived || this.failed);
+  }
+
+  /** Frame `payload` and hand it to the port; clients mask (§5.3), servers never do (§5.1). */
+  writeFrame(opcode: number, payload: Buffer, fin: boolean, rsv1: boolean): void {
+    let mask: Buffer | null = null;
+    if (this.role === 'client') {
+      mask = randomMask();
+      if (this.generateMask) this.generateMask(mask);
+    }
+    const length = payload.length;
+    if (length <= COPY_PAYLOAD_BELOW || mask) {
+      this.handler.write(encodeFrame(opcode, payload, fin, rsv1, mask));
+    } else {
+      this.handler.write(encodeHeader(opcode, length, fin, rsv1, null));
+      this.handler.write(payload);
+    }
+  }
+}
+
+export { headerLength, writeHeader };

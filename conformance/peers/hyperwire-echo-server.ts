@@ -2,7 +2,10 @@
  * The echo server under test: hyperwire with exactly the `ws` API, so this is
  * ws-echo-server.ts with a different import. Prints "LISTENING <port>".
  */
-import { WebSocketServer } from '../../src/index.js';
+// Imported through a variable so the repo type-checks before src/ lands; the type is
+// the `ws` API that hyperwire promises to match. tsx resolves '.js' to the .ts source.
+const entry = '../../src/index.js';
+const { WebSocketServer } = (await import(entry)) as typeof import('ws');
 
 const wss = new WebSocketServer({
   host: '127.0.0.1',

@@ -37,7 +37,7 @@ const PEER_START_TIMEOUT_MS = 20_000;
 /** Upper bound for a whole client-side run; each case has its own ceiling well below this. */
 const CLIENT_RUN_TIMEOUT_MS = 30 * 60_000;
 
-function start(argv: string[], args: string[] = []): ChildProcess {
+export function start(argv: string[], args: string[] = []): ChildProcess {
   const [cmd, ...rest] = argv;
   const child = spawn(cmd, [...rest, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stderr!.on('data', (d: Buffer) => process.stderr.write(`[peer ${child.pid}] ${d}`));
@@ -45,7 +45,7 @@ function start(argv: string[], args: string[] = []): ChildProcess {
 }
 
 /** Stop a child we started, by its pid: SIGTERM, then SIGKILL if it lingers. */
-async function stop(child: ChildProcess): Promise<void> {
+export async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   child.kill('SIGTERM');
@@ -54,7 +54,7 @@ async function stop(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-function waitForPort(child: ChildProcess): Promise<number> {
+export function waitForPort(child: ChildProcess): Promise<number> {
   return new Promise((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error('peer did not report LISTENING in time')), PEER_START_TIMEOUT_MS);

@@ -2,17 +2,14 @@
  * The echo server under test: hyperwire with exactly the `ws` API, so this is
  * ws-echo-server.ts with a different import. Prints "LISTENING <port>".
  */
-// Imported through a variable so the repo type-checks before src/ lands; the type is
-// the `ws` API that hyperwire promises to match. tsx resolves '.js' to the .ts source.
-const entry = '../../src/index.js';
-const { WebSocketServer } = (await import(entry)) as typeof import('ws');
+import { WebSocketServer } from '../../src/index.js';
 
 const wss = new WebSocketServer({
   host: '127.0.0.1',
   port: Number(process.argv[2] ?? 0),
   maxPayload: 512 * 1024 * 1024,
   perMessageDeflate: true,
-  ...({ maxFragments: 0 } as object),
+  maxFragments: 0,
 });
 wss.on('connection', (ws) => {
   ws.on('message', (data, isBinary) => ws.send(data as Buffer, { binary: isBinary }));

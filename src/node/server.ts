@@ -51,6 +51,26 @@ export interface ServerOptions extends SocketSettings {
 
 type UpgradeCallback = (ws: WebSocket, req: IncomingMessage) => void;
 
+/** Event name → listener arguments, for typed `on`/`once`/`off`. */
+export interface WebSocketServerEventMap {
+  connection: [socket: WebSocket, request: IncomingMessage];
+  error: [error: Error];
+  headers: [headers: string[], request: IncomingMessage];
+  listening: [];
+  close: [];
+  wsClientError: [error: Error & { code: string }, socket: Duplex, request: IncomingMessage];
+}
+type Listener<T, A extends unknown[]> = (this: T, ...args: A) => void;
+
+export interface WebSocketServer {
+  on<K extends keyof WebSocketServerEventMap>(event: K, listener: Listener<this, WebSocketServerEventMap[K]>): this;
+  on(event: string | symbol, listener: (this: this, ...args: any[]) => void): this;
+  once<K extends keyof WebSocketServerEventMap>(event: K, listener: Listener<this, WebSocketServerEventMap[K]>): this;
+  once(event: string | symbol, listener: (this: this, ...args: any[]) => void): this;
+  off<K extends keyof WebSocketServerEventMap>(event: K, listener: Listener<this, WebSocketServerEventMap[K]>): this;
+  off(event: string | symbol, listener: (this: this, ...args: any[]) => void): this;
+}
+
 const enum ServerState {
   Running,
   Closing,

@@ -28,7 +28,37 @@ export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments' | 'blob';
 const BINARY_TYPES: readonly string[] = ['nodebuffer', 'arraybuffer', 'fragments', 'blob'];
 const STATE_NAMES = ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'] as const;
 
-export type Data = string | Buffer | ArrayBuffer | ArrayBufferView | readonly number[] | Blob;
+export type Data = string | Buffer | ArrayBuffer | ArrayBufferView | readonly number[] | readonly Buffer[] | Blob;
+/** What a `message` event carries, by `binaryType` (`ws`'s RawData, plus Blob). */
+export type RawData = Buffer | ArrayBuffer | Buffer[] | Blob;
+
+/** Event name → listener arguments, for typed `on`/`once`/`off`. */
+export interface WebSocketEventMap {
+  open: [];
+  message: [data: RawData, isBinary: boolean];
+  close: [code: number, reason: Buffer];
+  error: [err: Error];
+  ping: [data: Buffer];
+  pong: [data: Buffer];
+  drain: [];
+  upgrade: [response: IncomingMessage];
+  'unexpected-response': [request: ClientRequest, response: IncomingMessage];
+  redirect: [url: string, request: ClientRequest];
+}
+type Listener<T, A extends unknown[]> = (this: T, ...args: A) => void;
+
+export interface WebSocket {
+  on<K extends keyof WebSocketEventMap>(event: K, listener: Listener<this, WebSocketEventMap[K]>): this;
+  on(event: string | symbol, listener: (this: this, ...args: any[]) => void): this;
+  once<K extends keyof WebSocketEventMap>(event: K, listener: Listener<this, WebSocketEventMap[K]>): this;
+  once(event: string | symbol, listener: (this: this, ...args: any[]) => void): this;
+  off<K extends keyof WebSocketEventMap>(event: K, listener: Listener<this, WebSocketEventMap[K]>): this;
+  off(event: string | symbol, listener: (this: this, ...args: any[]) => void): this;
+  addListener<K extends keyof WebSocketEventMap>(event: K, listener: Listener<this, WebSocketEventMap[K]>): this;
+  addListener(event: string | symbol, listener: (this: this, ...args: any[]) => void): this;
+  removeListener<K extends keyof WebSocketEventMap>(event: K, listener: Listener<this, WebSocketEventMap[K]>): this;
+  removeListener(event: string | symbol, listener: (this: this, ...args: any[]) => void): this;
+}
 export type SendCallback = (err?: Error | null) => void;
 
 export interface SendOptions {
@@ -522,6 +552,8 @@ export function toBuffer(data: Exclude<Data, Blob> | undefined | null): Buffer {
   if (typeof data === 'string') return Buffer.from(data);
   if (data instanceof ArrayBuffer) return Buffer.from(data);
   if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  // A message received with binaryType 'fragments' can be echoed as is.
+  if (Array.isArray(data) && data.length > 0 && Buffer.isBuffer(data[0])) return Buffer.concat(data as readonly Buffer[]);
   if (typeof SharedArrayBuffer !== 'undefined' && (data as unknown) instanceof SharedArrayBuffer) return Buffer.from(data as unknown as ArrayBuffer);
   return Buffer.from(data as readonly number[]);
 }

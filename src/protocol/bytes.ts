@@ -89,6 +89,25 @@ export class ByteQueue {
     return out;
   }
 
+  /**
+   * Call `fn(chunk, from, to)` for each chunk piece holding unread bytes [start, end)
+   * (offsets relative to the read position), without consuming or copying them.
+   */
+  forEachRange(start: number, end: number, fn: (chunk: Buffer, from: number, to: number) => boolean): boolean {
+    let base = -this.pos;
+    for (const c of this.chunks) {
+      const cStart = base;
+      const cEnd = base + c.length;
+      base = cEnd;
+      if (cEnd <= start) continue;
+      if (cStart >= end) break;
+      const from = Math.max(start, cStart) - cStart;
+      const to = Math.min(end, cEnd) - cStart;
+      if (!fn(c, from, to)) return false;
+    }
+    return true;
+  }
+
   clear(): void {
     this.chunks = [];
     this.pos = 0;

@@ -94,6 +94,8 @@ export class Protocol {
   private opcode = 0;
   private masked = false;
   private payloadLength = 0;
+  /** Bytes of the current text frame already unmasked in place and UTF-8 checked (fail fast). */
+  private checkedBytes = 0;
 
   // The message being assembled.
   private messageOpcode = 0;
@@ -288,9 +290,15 @@ export class Protocol {
     if (length === 0) {
       payload = EMPTY;
     } else {
-      if (this.queue.length < length) return false;
+      if (this.queue.length < length) {
+        if (this.opcode !== Opcode.Ping && this.opcode !== Opcode.Pong && this.opcode !== Opcode.Close && this.checksText()) {
+          this.checkPartialText();
+        }
+        return false;
+      }
       payload = this.queue.take(length);
-      if (this.masked) applyMask(payload, 0, length, this.maskKey);
+      const done = this.checkedBytes;
+      if (this.masked && done < length) applyMask(payload, done, length, done === 0 ? this.maskKey : rotate(this.maskKey, done));
     }
     this.state = ParseState.Header;
     if (this.opcode >= Opcode.Close) this.controlFrame(payload);
@@ -298,14 +306,41 @@ export class Protocol {
     return true;
   }
 
+  /** Whether the message being read is text this core must UTF-8 check itself. */
+  private checksText(): boolean {
+    return this.messageOpcode === Opcode.Text && !this.messageCompressed && !this.skipUTF8Validation;
+  }
+
+  /**
+   * Part of a text frame's payload has arrived: unmask it in place and check it now, so a
+   * message is failed as soon as its bytes prove it invalid (§8.1; Autobahn 6.4.3/6.4.4), not
+   * when the frame completes. The bytes are not unmasked or checked twice.
+   */
+  private checkPartialText(): void {
+    const start = this.checkedBytes;
+    const end = this.queue.length;
+    let phase = start;
+    const mask = this.masked ? this.maskKey : null;
+    const ok = this.queue.forEachRange(start, end, (chunk, from, to) => {
+      if (mask) applyMask(chunk, from, to, (phase & 3) === 0 ? mask : rotate(mask, phase));
+      phase += to - from;
+      return this.utf8.push(chunk.subarray(from, to));
+    });
+    this.checkedBytes = end;
+    if (!ok) this.fail('WS_ERR_INVALID_UTF8', CloseCode.InvalidPayload, 'Invalid UTF-8 sequence');
+  }
+
   private dataFrame(payload: Buffer): void {
     const isText = this.messageOpcode === Opcode.Text;
-    if (isText && !this.messageCompressed && !this.skipUTF8Validation && !(this.fin && this.fragments.length === 0)) {
-      // Fragmented text: check each fragment as it arrives, to fail fast (§8.1).
-      if (!this.utf8.push(payload) || (this.fin && !this.utf8.complete)) {
+    const checked = this.checkedBytes;
+    this.checkedBytes = 0;
+    if (isText && !this.messageCompressed && !this.skipUTF8Validation && (checked > 0 || !(this.fin && this.fragments.length === 0))) {
+      // Fragmented or partially received text: feed the incremental validator (fail fast, §8.1).
+      if (!this.utf8.push(checked > 0 ? payload.subarray(checked) : payload) || (this.fin && !this.utf8.complete)) {
         this.fail('WS_ERR_INVALID_UTF8', CloseCode.InvalidPayload, 'Invalid UTF-8 sequence');
         return;
       }
+      if (this.fin) this.utf8.reset();
     }
     if (!this.fin) {
       this.fragments.push(payload);
@@ -472,6 +507,12 @@ export class Protocol {
       this.handler.write(payload);
     }
   }
+}
+
+/** The masking key as seen from byte `offset` of the payload (§5.3: octet i uses key[i mod 4]). */
+function rotate(mask: Buffer, offset: number): Buffer {
+  const r = offset & 3;
+  return Buffer.from([mask[r], mask[(r + 1) & 3], mask[(r + 2) & 3], mask[(r + 3) & 3]]);
 }
 
 export { headerLength, writeHeader };

@@ -240,6 +240,20 @@ describe('RFC 6455 §8.1 UTF-8 handling', () => {
     assert.deepEqual(events, [{ type: 'error', code: 'WS_ERR_INVALID_UTF8', closeCode: 1007 }]);
   });
 
+  it('fails fast inside one frame: invalid bytes in the first part of a payload close before the rest arrives', () => {
+    const payload = Buffer.concat([Buffer.alloc(100, 0x61), Buffer.from([0xf8]), Buffer.alloc(1000, 0x61)]);
+    const bytes = masked({ opcode: 1, payload });
+    const { protocol, events } = recordingProtocol({ role: 'server' });
+    protocol.receive(bytes.subarray(0, 200));
+    assert.deepEqual(events, [{ type: 'error', code: 'WS_ERR_INVALID_UTF8', closeCode: 1007 }]);
+  });
+
+  it('a valid text frame checked in pieces is delivered intact (no double unmasking)', () => {
+    const payload = Buffer.from('héllo wörld €𝄞 '.repeat(500));
+    const { events } = run(masked({ opcode: 1, payload }));
+    assert.deepEqual(events, [{ type: 'message', data: payload.toString('hex'), isBinary: false, compressed: false, fragments: 1 }]);
+  });
+
   it('accepts a code point split across fragments', () => {
     const euro = Buffer.from('€');
     const input = Buffer.concat([

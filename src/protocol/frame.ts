@@ -81,7 +81,8 @@ export function applyMask(
 ): void {
   const length = end - start;
   let i = 0;
-  if (length >= 32) {
+  // Below ~256 bytes a typed-array view costs more to create than the byte loop it saves.
+  if (length >= 256) {
     // Walk byte-wise until the target is 4-byte aligned, then XOR whole words.
     const tAbs = target.byteOffset + targetOffset;
     const sAbs = source.byteOffset + start;
@@ -98,6 +99,38 @@ export function applyMask(
     }
   }
   for (; i < length; i++) target[targetOffset + i] = source[start + i] ^ mask[i & 3];
+}
+
+/**
+ * Unmask bytes [start, end) of `view` in place, 32 bits at a time through a DataView (no
+ * alignment needed, nothing allocated per frame: callers reuse one view per received chunk).
+ * Returns the OR of the unmasked bytes folded into one byte, so a caller can tell plain ASCII
+ * (result < 0x80) without a second pass.
+ */
+export function unmaskView(view: DataView, start: number, end: number, mask: Uint8Array): number {
+  const m = mask[0] | (mask[1] << 8) | (mask[2] << 16) | (mask[3] << 24);
+  let acc = 0;
+  let i = start;
+  for (const last = end - 3; i < last; i += 4) {
+    const v = view.getInt32(i, true) ^ m;
+    view.setInt32(i, v, true);
+    acc |= v;
+  }
+  for (let k = 0; i < end; i++, k++) {
+    const v = view.getUint8(i) ^ mask[k];
+    view.setUint8(i, v);
+    acc |= v;
+  }
+  return (acc | (acc >>> 8) | (acc >>> 16) | (acc >>> 24)) & 0xff;
+}
+
+/** OR of bytes [start, end) of `view`, folded into one byte (< 0x80 means plain ASCII). */
+export function orView(view: DataView, start: number, end: number): number {
+  let acc = 0;
+  let i = start;
+  for (const last = end - 3; i < last; i += 4) acc |= view.getInt32(i, true);
+  for (; i < end; i++) acc |= view.getUint8(i);
+  return (acc | (acc >>> 8) | (acc >>> 16) | (acc >>> 24)) & 0xff;
 }
 
 const maskPool = Buffer.allocUnsafe(8192);

@@ -2,7 +2,7 @@ import { ProtocolError, type ProtocolErrorCode } from '../errors.js';
 import { DEFAULTS } from '../options.js';
 import { ByteQueue } from './bytes.js';
 import { CloseCode, Opcode, isValidCloseCode } from './constants.js';
-import { applyMask, encodeFrame, encodeHeader, headerLength, randomMask, writeHeader } from './frame.js';
+import { applyMask, encodeFrame, encodeHeader, headerLength, orView, randomMask, unmaskView, writeHeader } from './frame.js';
 import { Utf8Validator, isValidUtf8 } from './utf8.js';
 
 /**
@@ -66,6 +66,8 @@ const enum ParseState {
 }
 
 const EMPTY: Buffer = Buffer.alloc(0);
+/** Payloads at or under this size are unmasked with a byte loop that also spots plain ASCII. */
+const SMALL_PAYLOAD = 1024;
 /** Frames at or under this size are written as one buffer; bigger ones as header + payload. */
 const COPY_PAYLOAD_BELOW = 4096;
 
@@ -94,6 +96,10 @@ export class Protocol {
   private opcode = 0;
   private masked = false;
   private payloadLength = 0;
+  private view: DataView | null = null;
+  private viewBuffer: ArrayBufferLike | null = null;
+  /** The payload just read is plain ASCII (learnt while unmasking small payloads). */
+  private ascii = false;
   /** Bytes of the current text frame already unmasked in place and UTF-8 checked (fail fast). */
   private checkedBytes = 0;
 
@@ -185,6 +191,9 @@ export class Protocol {
       }
     } finally {
       this.parsing = false;
+      // Do not pin the last network chunk in memory for an idle connection.
+      this.view = null;
+      this.viewBuffer = null;
     }
   }
 
@@ -289,6 +298,7 @@ export class Protocol {
     let payload: Buffer;
     if (length === 0) {
       payload = EMPTY;
+      this.ascii = true;
     } else {
       if (this.queue.length < length) {
         if (this.opcode !== Opcode.Ping && this.opcode !== Opcode.Pong && this.opcode !== Opcode.Close && this.checksText()) {
@@ -298,7 +308,19 @@ export class Protocol {
       }
       payload = this.queue.take(length);
       const done = this.checkedBytes;
-      if (this.masked && done < length) applyMask(payload, done, length, done === 0 ? this.maskKey : rotate(this.maskKey, done));
+      if (done === 0 && length <= SMALL_PAYLOAD) {
+        // One pass: unmask (if masked) and learn whether the bytes are plain ASCII. The
+        // DataView is kept per ArrayBuffer, so frames from one network chunk share it.
+        if (payload.buffer !== this.viewBuffer) {
+          this.viewBuffer = payload.buffer;
+          this.view = new DataView(payload.buffer);
+        }
+        const at = payload.byteOffset;
+        this.ascii = (this.masked ? unmaskView(this.view!, at, at + length, this.maskKey) : orView(this.view!, at, at + length)) < 0x80;
+      } else {
+        this.ascii = false;
+        if (this.masked && done < length) applyMask(payload, done, length, done === 0 ? this.maskKey : rotate(this.maskKey, done));
+      }
     }
     this.state = ParseState.Header;
     if (this.opcode >= Opcode.Close) this.controlFrame(payload);
@@ -350,7 +372,7 @@ export class Protocol {
     let data: Buffer | Buffer[];
     if (this.fragments.length === 0) {
       data = payload;
-      if (isText && !this.messageCompressed && !this.skipUTF8Validation && !isValidUtf8(payload)) {
+      if (isText && !this.messageCompressed && !this.skipUTF8Validation && !this.ascii && !isValidUtf8(payload)) {
         this.fail('WS_ERR_INVALID_UTF8', CloseCode.InvalidPayload, 'Invalid UTF-8 sequence');
         return;
       }

@@ -20,14 +20,20 @@ export class ByteQueue {
     this.length += chunk.length;
   }
 
+  /** Where the bytes returned by the last `peek` start in the returned buffer. */
+  peekOffset = 0;
+
   /**
-   * The first `n` unread bytes (n ≤ 14, for frame headers) without consuming them: a view
-   * into the first chunk when they are all there, otherwise copied into `scratch`.
-   * Returns the buffer and the offset at which the bytes start.
+   * The first `n` unread bytes (n ≤ 14, for frame headers) without consuming them: the first
+   * chunk itself when they are all there, otherwise a copy in `scratch`. The bytes start at
+   * `peekOffset` in the returned buffer (no tuple allocated per frame).
    */
-  peek(n: number, scratch: Buffer): [Buffer, number] {
+  peek(n: number, scratch: Buffer): Buffer {
     const first = this.chunks[0];
-    if (first.length - this.pos >= n) return [first, this.pos];
+    if (first.length - this.pos >= n) {
+      this.peekOffset = this.pos;
+      return first;
+    }
     let copied = 0;
     let pos = this.pos;
     for (let i = 0; copied < n; i++) {
@@ -37,7 +43,8 @@ export class ByteQueue {
       copied += take;
       pos = 0;
     }
-    return [scratch, 0];
+    this.peekOffset = 0;
+    return scratch;
   }
 
   /** Drop `n` unread bytes (n ≤ length). */

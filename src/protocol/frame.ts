@@ -107,8 +107,7 @@ export function applyMask(
  * Returns the OR of the unmasked bytes folded into one byte, so a caller can tell plain ASCII
  * (result < 0x80) without a second pass.
  */
-export function unmaskView(view: DataView, start: number, end: number, mask: Uint8Array): number {
-  const m = mask[0] | (mask[1] << 8) | (mask[2] << 16) | (mask[3] << 24);
+export function unmaskView(view: DataView, start: number, end: number, m: number): number {
   let acc = 0;
   let i = start;
   for (const last = end - 3; i < last; i += 4) {
@@ -116,8 +115,8 @@ export function unmaskView(view: DataView, start: number, end: number, mask: Uin
     view.setInt32(i, v, true);
     acc |= v;
   }
-  for (let k = 0; i < end; i++, k++) {
-    const v = view.getUint8(i) ^ mask[k];
+  for (let k = 0; i < end; i++, k += 8) {
+    const v = view.getUint8(i) ^ ((m >>> k) & 0xff);
     view.setUint8(i, v);
     acc |= v;
   }

@@ -75,8 +75,8 @@ export class Protocol {
   readonly role: Role;
   private readonly handler: ProtocolHandler;
   private readonly queue = new ByteQueue();
-  private readonly scratch = Buffer.allocUnsafe(14);
-  private readonly maskKey = Buffer.allocUnsafe(4);
+  /** The current frame's masking key, little-endian (key[0] in the low byte). */
+  private maskKey = 0;
 
   private maxPayload: number;
   private readonly maxFragments: number;
@@ -108,7 +108,8 @@ export class Protocol {
   private messageCompressed = false;
   private fragments: Buffer[] = [];
   private messageLength = 0;
-  private readonly utf8 = new Utf8Validator();
+  /** Created on first use: only fragmented or partially received text needs it. */
+  private utf8v: Utf8Validator | null = null;
 
   // Outgoing fragmented message: later frames are continuations (RFC 6455 §5.4).
   private sendingFragmented = false;
@@ -201,14 +202,18 @@ export class Protocol {
   private readHeader(): boolean {
     const avail = this.queue.length;
     if (avail < 2) return false;
-    let [buf, p] = this.queue.peek(Math.min(avail, 14), this.scratch);
+    let buf = this.queue.peek(Math.min(avail, 14), HEADER_SCRATCH);
+    let p = this.queue.peekOffset;
     const b0 = buf[p];
     const b1 = buf[p + 1];
     const len7 = b1 & 0x7f;
     const masked = (b1 & 0x80) !== 0;
     const hl = 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + (masked ? 4 : 0);
     if (avail < hl) return false;
-    if (buf.length - p < hl) [buf, p] = this.queue.peek(hl, this.scratch);
+    if (buf.length - p < hl) {
+      buf = this.queue.peek(hl, HEADER_SCRATCH);
+      p = this.queue.peekOffset;
+    }
 
     const fin = (b0 & 0x80) !== 0;
     const rsv1 = (b0 & 0x40) !== 0;
@@ -278,10 +283,7 @@ export class Protocol {
     }
 
     if (masked) {
-      this.maskKey[0] = buf[q];
-      this.maskKey[1] = buf[q + 1];
-      this.maskKey[2] = buf[q + 2];
-      this.maskKey[3] = buf[q + 3];
+      this.maskKey = buf[q] | (buf[q + 1] << 8) | (buf[q + 2] << 16) | (buf[q + 3] << 24);
     }
     this.queue.skip(hl);
     this.fin = fin;
@@ -319,7 +321,7 @@ export class Protocol {
         this.ascii = (this.masked ? unmaskView(this.view!, at, at + length, this.maskKey) : orView(this.view!, at, at + length)) < 0x80;
       } else {
         this.ascii = false;
-        if (this.masked && done < length) applyMask(payload, done, length, done === 0 ? this.maskKey : rotate(this.maskKey, done));
+        if (this.masked && done < length) applyMask(payload, done, length, maskBytes(this.maskKey, done));
       }
     }
     this.state = ParseState.Header;
@@ -342,11 +344,11 @@ export class Protocol {
     const start = this.checkedBytes;
     const end = this.queue.length;
     let phase = start;
-    const mask = this.masked ? this.maskKey : null;
+    const utf8 = (this.utf8v ??= new Utf8Validator());
     const ok = this.queue.forEachRange(start, end, (chunk, from, to) => {
-      if (mask) applyMask(chunk, from, to, (phase & 3) === 0 ? mask : rotate(mask, phase));
+      if (this.masked) applyMask(chunk, from, to, maskBytes(this.maskKey, phase));
       phase += to - from;
-      return this.utf8.push(chunk.subarray(from, to));
+      return utf8.push(chunk.subarray(from, to));
     });
     this.checkedBytes = end;
     if (!ok) this.fail('WS_ERR_INVALID_UTF8', CloseCode.InvalidPayload, 'Invalid UTF-8 sequence');
@@ -358,11 +360,12 @@ export class Protocol {
     this.checkedBytes = 0;
     if (isText && !this.messageCompressed && !this.skipUTF8Validation && (checked > 0 || !(this.fin && this.fragments.length === 0))) {
       // Fragmented or partially received text: feed the incremental validator (fail fast, §8.1).
-      if (!this.utf8.push(checked > 0 ? payload.subarray(checked) : payload) || (this.fin && !this.utf8.complete)) {
+      const utf8 = (this.utf8v ??= new Utf8Validator());
+      if (!utf8.push(checked > 0 ? payload.subarray(checked) : payload) || (this.fin && !utf8.complete)) {
         this.fail('WS_ERR_INVALID_UTF8', CloseCode.InvalidPayload, 'Invalid UTF-8 sequence');
         return;
       }
-      if (this.fin) this.utf8.reset();
+      if (this.fin) utf8.reset();
     }
     if (!this.fin) {
       this.fragments.push(payload);
@@ -380,7 +383,6 @@ export class Protocol {
       this.fragments.push(payload);
       data = this.fragments;
       this.fragments = [];
-      this.utf8.reset();
     }
     const compressed = this.messageCompressed;
     this.messageOpcode = 0;
@@ -531,10 +533,18 @@ export class Protocol {
   }
 }
 
-/** The masking key as seen from byte `offset` of the payload (§5.3: octet i uses key[i mod 4]). */
-function rotate(mask: Buffer, offset: number): Buffer {
-  const r = offset & 3;
-  return Buffer.from([mask[r], mask[(r + 1) & 3], mask[(r + 2) & 3], mask[(r + 3) & 3]]);
+/** Shared by every Protocol: header bytes that straddle chunks are gathered here, then parsed at once. */
+const HEADER_SCRATCH = Buffer.allocUnsafe(14);
+const MASK_BYTES = Buffer.allocUnsafe(4);
+
+/**
+ * The masking key as bytes, as seen from byte `offset` of the payload (§5.3: octet i uses
+ * key[i mod 4]). Returns a shared buffer: use it before the next call.
+ */
+function maskBytes(key: number, offset: number): Buffer {
+  const r = (offset & 3) * 8;
+  MASK_BYTES.writeInt32LE(r === 0 ? key : (key >>> r) | (key << (32 - r)), 0);
+  return MASK_BYTES;
 }
 
 export { headerLength, writeHeader };

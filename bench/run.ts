@@ -24,6 +24,10 @@ import type { Impl } from './lib/server-process.js';
 import { median, summarize } from './lib/stats.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const CEILING_DESCRIPTIONS: Partial<Record<Impl, string>> = {
+  'minimal-echo': 'minimal JS echo: net.Server writing the bytes straight back (bench/servers/minimal-echo.ts)',
+  'minimal-echo-c': 'minimal C echo: epoll, bytes straight back (bench/servers/minimal-echo.c)',
+};
 
 async function main(): Promise<void> {
   let args;
@@ -54,7 +58,7 @@ async function main(): Promise<void> {
   const pinning = detectPinning(!args.pin);
   const opts: RunOptions = { warmup: args.warmup, duration: args.duration, pinning, hyperwireIsWs: args.hyperwireIsWs };
   const slots: Impl[] = ['ws', 'hyperwire'];
-  const ceilingSlots: Impl[] = args.ceiling ? ['minimal-echo'] : [];
+  const ceilingSlots: Impl[] = args.ceiling ? ['minimal-echo', 'minimal-echo-c'] : [];
   const total = cells.length * args.reps * slots.length + ceilingSlots.length * args.reps;
   const started = Date.now();
   let done = 0;
@@ -114,7 +118,7 @@ async function main(): Promise<void> {
     if (runs.length) {
       ceiling.push({
         server: slot,
-        description: 'minimal JS echo (net.Server, bytes written straight back)',
+        description: CEILING_DESCRIPTIONS[slot] ?? slot,
         msgsPerSec: summarize(runs.map((r) => r.metrics.msgs_per_sec ?? NaN)),
         serverCpu: median(runs.map((r) => r.serverCpu)),
         loadgenCpu: median(runs.map((r) => r.loadgenCpu)),

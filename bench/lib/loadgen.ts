@@ -1,20 +1,12 @@
 /**
  * Building and running the C load generator (bench/loadgen.c).
- *
- * It is compiled with `gcc -O2` into bench/.build/ (gitignored) the first time
- * it is needed and again whenever the source is newer than the binary.  It
- * needs zlib's header for permessage-deflate; when that is missing we install
- * zlib1g-dev with apt-get (saying so) rather than fail halfway through a run.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
+import { BUILD_DIR, buildC } from './build-c.js';
 import type { Pinning } from './pinning.js';
 
 export const LOADGEN_CPU = 1;
-const SOURCE = fileURLToPath(new URL('../loadgen.c', import.meta.url));
-const BUILD_DIR = fileURLToPath(new URL('../.build/', import.meta.url));
-export const LOADGEN_BINARY = `${BUILD_DIR}loadgen`;
+const LOADGEN_BINARY = `${BUILD_DIR}loadgen`;
 
 /** One JSON line from the load generator; fields depend on the mode. */
 export interface LoadgenResult {
@@ -38,26 +30,9 @@ export interface LoadgenResult {
   errors: number;
 }
 
-function ensureZlibHeader(): void {
-  if (existsSync('/usr/include/zlib.h')) return;
-  console.error('bench: zlib.h not found; installing zlib1g-dev with apt-get (needed for the permessage-deflate cells)');
-  const asRoot = (cmd: string[]) => (process.getuid?.() === 0 ? cmd : ['sudo', ...cmd]);
-  for (const cmd of [['apt-get', 'update'], ['apt-get', 'install', '-y', 'zlib1g-dev']].map(asRoot)) {
-    const r = spawnSync(cmd[0]!, cmd.slice(1), { stdio: 'inherit' });
-    if (r.status !== 0) throw new Error(`could not install zlib1g-dev (\`${cmd.join(' ')}\` failed); install it and rerun`);
-  }
-}
-
-/** Compile the load generator if the binary is missing or older than its source. */
+/** Compile the load generator if needed (it links zlib for permessage-deflate). */
 export function buildLoadgen(): string {
-  const fresh = existsSync(LOADGEN_BINARY) && statSync(LOADGEN_BINARY).mtimeMs >= statSync(SOURCE).mtimeMs;
-  if (fresh) return LOADGEN_BINARY;
-  ensureZlibHeader();
-  mkdirSync(BUILD_DIR, { recursive: true });
-  const r = spawnSync('gcc', ['-O2', '-Wall', '-o', LOADGEN_BINARY, SOURCE, '-lz'], { encoding: 'utf8' });
-  if (r.error) throw new Error(`gcc not runnable: ${r.error.message} (the load generator is C; install gcc)`);
-  if (r.status !== 0) throw new Error(`building the load generator failed:\n${r.stderr}`);
-  return LOADGEN_BINARY;
+  return buildC('loadgen', 'loadgen.c', ['-lz']);
 }
 
 export interface LoadgenRun {

@@ -8,10 +8,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { buildC } from './build-c.js';
 import type { Pinning } from './pinning.js';
 import { readRssBytes } from './proc.js';
 
-export type Impl = 'ws' | 'hyperwire' | 'minimal-echo';
+/** The two sides under test, plus the ceiling-check reference servers. */
+export type Impl = 'ws' | 'hyperwire' | 'minimal-echo' | 'minimal-echo-c';
 
 export interface ServerSpec {
   impl: Impl;
@@ -34,6 +36,7 @@ export class ServerProcess {
   ) {}
 
   static async start(spec: ServerSpec, pinning: Pinning): Promise<ServerProcess> {
+    if (spec.impl === 'minimal-echo-c') return ServerProcess.startNative(pinning);
     const script = fileURLToPath(new URL(`../servers/${spec.impl}.ts`, import.meta.url));
     const nodeArgs = ['--expose-gc', '--import', 'tsx', script, '--port', '0', '--mode', spec.mode, '--deflate', spec.deflate ? '1' : '0'];
     const { command, args } = pinning.wrap(SERVER_CPU, process.execPath, nodeArgs);
@@ -65,8 +68,31 @@ export class ServerProcess {
     return new ServerProcess(child, child.pid!, port, () => stderr);
   }
 
-  /** Collect garbage in the server, then read its RSS from /proc. */
+  /** bench/servers/minimal-echo.c: prints "ready <port>", exits when stdin closes. */
+  private static async startNative(pinning: Pinning): Promise<ServerProcess> {
+    const { command, args } = pinning.wrap(SERVER_CPU, buildC('minimal-echo', 'servers/minimal-echo.c', []), ['0']);
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+    const port = await new Promise<number>((resolve, reject) => {
+      let out = '';
+      child.once('error', reject);
+      child.once('exit', (code) => reject(new Error(`minimal-echo-c exited early (${code}): ${stderr}`)));
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        const m = /^ready (\d+)\n/.exec(out);
+        if (m) {
+          child.removeAllListeners('exit');
+          resolve(Number(m[1]));
+        }
+      });
+    });
+    return new ServerProcess(child, child.pid!, port, () => stderr);
+  }
+
+  /** Collect garbage in the server (when it has an IPC channel), then read its RSS from /proc. */
   async gcAndReadRss(): Promise<number | undefined> {
+    if (!this.child.connected) return readRssBytes(this.pid);
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, 5_000); // a wedged server still gets measured
       const onMessage = (msg: { type?: string }) => {

@@ -17,6 +17,7 @@ import { allCells, type Cell } from './lib/cells.js';
 import { formatPercent, formatValue } from './lib/format.js';
 import { buildLoadgen } from './lib/loadgen.js';
 import { detectPinning } from './lib/pinning.js';
+import { sampleMachineBusyCores } from './lib/proc.js';
 import { renderMarkdown } from './lib/report-markdown.js';
 import { renderSvg } from './lib/report-svg.js';
 import { runCell, type RunOptions, type RunRecord } from './lib/run-cell.js';
@@ -79,6 +80,15 @@ async function main(): Promise<void> {
       `${args.warmup} s warm-up + ${args.duration} s each; pinning: ${pinning.reason}\n`,
   );
 
+  // The cells need the machine to themselves; say so up front if it is busy.
+  const idleBusy = await sampleMachineBusyCores(1000, availableParallelism());
+  if (idleBusy !== undefined && idleBusy > 0.2) {
+    process.stderr.write(
+      `bench: WARNING: before starting, other processes were using ${Math.round(idleBusy * 100)}% of a core; ` +
+        'expect noisy numbers (see the "other" CPU column and the per-CPU ratios)\n',
+    );
+  }
+
   const reports: CellReport[] = [];
   const allRuns: RunRecord[] = [];
   for (const cell of cells) {
@@ -140,6 +150,7 @@ async function main(): Promise<void> {
       durationSeconds: args.duration,
       quick: args.quick,
       elapsedSeconds: (Date.now() - started) / 1000,
+      busyBeforeStartCores: idleBusy ?? -1,
     },
     cells: reports,
     ceiling,

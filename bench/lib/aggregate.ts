@@ -18,6 +18,14 @@ export interface MetricReport {
   hyperwire: Summary;
   /** hyperwire median / ws median. */
   ratio: number;
+  /**
+   * For throughput metrics: the same ratio per server CPU-second (each run's
+   * value divided by the server's CPU share, medians compared).  It discounts
+   * time the server spent waiting for a core, so it is the steadier number on
+   * a busy machine; on a quiet one it matches `ratio` when both servers are
+   * CPU-bound.
+   */
+  ratioPerCpu?: number;
   /** undefined when there is no target or no ratio. */
   met?: boolean;
 }
@@ -66,9 +74,12 @@ export function aggregateCell(cell: Cell, runs: RunRecord[], errors: string[]): 
     const wsSummary = summarize(values(ws));
     const hwSummary = summarize(values(hw));
     const ratio = hwSummary.median / wsSummary.median;
+    const perCpu = (side: RunRecord[]) =>
+      median(side.filter((r) => r.metrics[m.key] !== undefined && r.serverCpu > 0).map((r) => r.metrics[m.key]! / r.serverCpu));
+    const ratioPerCpu = cell.throughput && m.better === 'higher' ? perCpu(hw) / perCpu(ws) : undefined;
     return {
       key: m.key, label: m.label, unit: m.unit, better: m.better, target: m.target,
-      ws: wsSummary, hyperwire: hwSummary, ratio, met: targetMet(ratio, m.target),
+      ws: wsSummary, hyperwire: hwSummary, ratio, ratioPerCpu, met: targetMet(ratio, m.target),
     };
   });
   return {
@@ -101,6 +112,8 @@ export interface BenchReport {
     durationSeconds: number;
     quick: boolean;
     elapsedSeconds: number;
+    /** Cores' worth of CPU other processes used in the second before the first run. */
+    busyBeforeStartCores: number;
   };
   cells: CellReport[];
   ceiling: CeilingReport[];

@@ -40,6 +40,9 @@ export function renderMarkdown(report: BenchReport): string {
   lines.push('# hyperwire vs ws benchmark', '');
   lines.push(`- date: ${meta.date}; Node ${meta.node}; ${meta.cpus} CPUs (${meta.cpu})`);
   lines.push(`- pinning: ${meta.pinning}`);
+  if (meta.busyBeforeStartCores > 0.2) {
+    lines.push(`- **machine was busy**: other processes used ${Math.round(meta.busyBeforeStartCores * 100)}% of a core before the first run`);
+  }
   lines.push(`- hyperwire column: ${meta.hyperwireSlot}`);
   lines.push(
     `- ${meta.reps} repetition(s) per cell, ws and hyperwire interleaved, fresh server each run; ` +
@@ -48,17 +51,20 @@ export function renderMarkdown(report: BenchReport): string {
   );
   lines.push('- values: median [min–max]; ratio = hyperwire median / ws median; targets are reported, not asserted');
   lines.push(
+    '- per server CPU-s: the throughput ratio per CPU-second the server actually got (steadier when other processes compete for the cores)',
+  );
+  lines.push(
     '- CPU: server / load generator / everything else on the machine (other processes, interrupts), ' +
       'median share of one core over the measured interval; "load-bound" = load generator ≥ 90% while the server < 90%',
   );
   lines.push('');
-  lines.push('| cell | metric | ws | hyperwire | hw/ws | target | CPU ws | CPU hw | note |');
-  lines.push('|---|---|---|---|---|---|---|---|---|');
+  lines.push('| cell | metric | ws | hyperwire | hw/ws | per server CPU-s | target | CPU ws | CPU hw | note |');
+  lines.push('|---|---|---|---|---|---|---|---|---|---|');
   for (const cell of report.cells) {
     cell.metrics.forEach((m, i) => {
       lines.push(
         `| ${i === 0 ? cell.title : ''} | ${m.label} | ${cellValue(m.ws, m.unit)} | ${cellValue(m.hyperwire, m.unit)} | ` +
-          `${formatRatio(m.ratio)} | ${targetText(m)} | ${i === 0 ? cpuText(cell.cpu.ws) : ''} | ` +
+          `${formatRatio(m.ratio)} | ${m.ratioPerCpu === undefined ? '' : formatRatio(m.ratioPerCpu)} | ${targetText(m)} | ${i === 0 ? cpuText(cell.cpu.ws) : ''} | ` +
           `${i === 0 ? cpuText(cell.cpu.hyperwire) : ''} | ${i === 0 ? note(cell) : ''} |`,
       );
     });

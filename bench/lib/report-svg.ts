@@ -51,8 +51,8 @@ export function renderSvg(report: BenchReport): string {
     }
     if (m.target) {
       const tx = x(m.target.ratio).toFixed(1);
-      out.push(`<line x1="${tx}" y1="${y + 2}" x2="${tx}" y2="${y + rowH - 2}" stroke="#000" stroke-width="2" stroke-dasharray="3,2"/>`);
-      out.push(`<title>target ${m.target.op} ${m.target.ratio}×</title>`);
+      const text = esc(`target ${m.target.op} ${m.target.ratio}×`);
+      out.push(`<line x1="${tx}" y1="${y + 2}" x2="${tx}" y2="${y + rowH - 2}" stroke="#000" stroke-width="2" stroke-dasharray="3,2"><title>${text}</title></line>`);
     }
   });
   out.push(`<text x="${labelW}" y="${height - 6}" fill="#555">dashed tick = target; green = met, red = missed, grey = no target</text>`);

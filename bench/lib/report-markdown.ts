@@ -4,7 +4,7 @@ import { formatPercent, formatRatio, formatValue } from './format.js';
 import type { Summary } from './stats.js';
 
 /** Above this much CPU going elsewhere, a cell's numbers are suspect. */
-const NOISY_OTHER_CPU = 0.15;
+const NOISY_OTHER_CPU = 0.3;
 
 function cellValue(s: Summary, unit: string): string {
   if (!s.values.length) return 'failed';

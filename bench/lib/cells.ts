@@ -1,0 +1,132 @@
+/**
+ * The benchmark cells: what load each one applies, what it reports, and the
+ * target ratio hyperwire/ws from issue 6.  Targets are reported, never
+ * asserted.
+ */
+import type { LoadgenResult } from './loadgen.js';
+
+export interface Target {
+  /** ">=" for throughput (hyperwire should be faster), "<=" for costs. */
+  op: '>=' | '<=';
+  ratio: number;
+}
+
+export interface MetricDef {
+  key: string;
+  label: string;
+  unit: string;
+  /** Which direction is good; decides how ratios and targets read. */
+  better: 'higher' | 'lower';
+  target?: Target;
+  pick(result: LoadgenResult, rssPerConn: number | undefined): number | undefined;
+}
+
+export interface LoadSpec {
+  mode: 'echo' | 'latency' | 'broadcast' | 'storm';
+  /** echo: connections; broadcast: receivers (plus one sender); storm: total. */
+  conns: number;
+  /** echo: per connection; broadcast: broadcasts outstanding. */
+  inflight: number;
+  size: number;
+  binary: boolean;
+  /** storm: handshakes in progress at once. */
+  concurrency?: number;
+  /** latency: busy-poll so the client's own wake-up is not in the RTT. */
+  spin?: boolean;
+}
+
+export interface Cell {
+  id: string;
+  title: string;
+  serverMode: 'echo' | 'broadcast';
+  deflate: boolean;
+  load: LoadSpec;
+  metrics: MetricDef[];
+  /** Whether "load-bound" makes sense (not for the 1-in-flight latency cell). */
+  throughput: boolean;
+}
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+const msgsPerSec = (label: string, target?: Target): MetricDef => ({
+  key: 'msgs_per_sec', label, unit: 'msg/s', better: 'higher', target, pick: (r) => r.msgs_per_sec,
+});
+const mbPerSec = (target?: Target): MetricDef => ({
+  key: 'mb_per_sec', label: 'throughput', unit: 'MB/s', better: 'higher', target, pick: (r) => r.mb_per_sec,
+});
+
+function echoCell(id: string, title: string, conns: number, inflight: number, size: number, binary: boolean, deflate: boolean, metric: MetricDef): Cell {
+  return { id, title, serverMode: 'echo', deflate, load: { mode: 'echo', conns, inflight, size, binary }, metrics: [metric], throughput: true };
+}
+
+function broadcastCell(id: string, title: string, receivers: number, deflate: boolean, target?: Target): Cell {
+  return {
+    id, title, serverMode: 'broadcast', deflate,
+    // A bounded number of broadcasts outstanding keeps the server busy without
+    // letting queues grow: the sender waits until the receivers catch up.
+    // 32 (not fewer) so a fast server's deliveries reach each receiver in
+    // batches, which keeps the load generator's per-delivery cost low.
+    load: { mode: 'broadcast', conns: receivers, inflight: 32, size: 64, binary: false },
+    metrics: [msgsPerSec('deliveries', target)],
+    throughput: true,
+  };
+}
+
+export interface CellOptions {
+  quick: boolean;
+  /** Per-cell connection-count overrides (--conns id=N). */
+  conns: Map<string, number>;
+}
+
+export function allCells(opts: CellOptions): Cell[] {
+  const stormConns = opts.quick ? 2_000 : 10_000;
+  const cells: Cell[] = [
+    echoCell('echo-64', 'echo 64 B text, 100 conns × 16 in flight', 100, 16, 64, false, false, msgsPerSec('round trips', { op: '>=', ratio: 8 })),
+    echoCell('echo-16k', 'echo 16 KiB binary, 50 conns × 2 in flight', 50, 2, 16 * KiB, true, false, mbPerSec({ op: '>=', ratio: 2 })),
+    echoCell('echo-1m', 'echo 1 MiB binary, 4 conns × 2 in flight', 4, 2, MiB, true, false, mbPerSec({ op: '>=', ratio: 2 })),
+    {
+      id: 'latency', title: 'latency 64 B text, 1 conn × 1 in flight', serverMode: 'echo', deflate: false,
+      load: { mode: 'latency', conns: 1, inflight: 1, size: 64, binary: false, spin: true },
+      metrics: [
+        { key: 'p50_us', label: 'p50', unit: 'µs', better: 'lower', target: { op: '<=', ratio: 1 }, pick: (r) => r.p50_us },
+        { key: 'p99_us', label: 'p99', unit: 'µs', better: 'lower', pick: (r) => r.p99_us },
+      ],
+      throughput: false,
+    },
+    broadcastCell('broadcast-64', 'broadcast 64 B text to 1,000 receivers', 1_000, false, { op: '>=', ratio: 10 }),
+    {
+      id: 'storm', title: `connect storm, ${stormConns.toLocaleString('en-US')} conns`, serverMode: 'echo', deflate: false,
+      load: { mode: 'storm', conns: stormConns, inflight: 1, size: 64, binary: false, concurrency: 128 },
+      metrics: [
+        { key: 'handshakes_per_sec', label: 'handshakes', unit: '/s', better: 'higher', target: { op: '>=', ratio: 2 }, pick: (r) => r.handshakes_per_sec },
+        { key: 'rss_per_conn', label: 'RSS per idle conn', unit: 'KiB', better: 'lower', target: { op: '<=', ratio: 0.5 }, pick: (_r, rss) => (rss === undefined ? undefined : rss / 1024) },
+      ],
+      throughput: true,
+    },
+    echoCell('echo-64-deflate', 'echo 64 B text, deflate, 100 conns × 16 in flight', 100, 16, 64, false, true, msgsPerSec('round trips')),
+    echoCell('echo-16k-deflate', 'echo 16 KiB text, deflate, 50 conns × 2 in flight', 50, 2, 16 * KiB, false, true, mbPerSec()),
+    echoCell('echo-1m-deflate', 'echo 1 MiB text, deflate, 4 conns × 1 in flight', 4, 1, MiB, false, true, mbPerSec()),
+    broadcastCell('broadcast-64-deflate', 'broadcast 64 B text, deflate, to 1,000 receivers', 1_000, true),
+  ];
+  for (const cell of cells) {
+    const n = opts.conns.get(cell.id);
+    if (n !== undefined && cell.load.mode !== 'latency') cell.load.conns = n;
+  }
+  return cells;
+}
+
+/** Flags for bench/loadgen.c that apply a cell's load. */
+export function loadgenArgs(cell: Cell, port: number, serverPid: number, timing: { warmup: number; duration: number }): string[] {
+  const l = cell.load;
+  const args = [
+    '--port', String(port), '--server-pid', String(serverPid), '--mode', l.mode,
+    '--conns', String(l.conns), '--inflight', String(l.inflight), '--size', String(l.size),
+    '--warmup', String(timing.warmup), '--duration', String(timing.duration),
+  ];
+  if (l.binary) args.push('--binary');
+  if (cell.deflate) args.push('--deflate');
+  if (l.spin) args.push('--spin');
+  if (l.concurrency !== undefined) args.push('--concurrency', String(l.concurrency), '--hold', '60');
+  return args;
+}

@@ -1,0 +1,119 @@
+/**
+ * The benchmark server, shared by every implementation under test.
+ *
+ * bench/servers/ws.ts and bench/servers/hyperwire.ts only choose which
+ * `WebSocketServer` class to pass in; everything else (flags, handlers, the IPC
+ * protocol with the runner) lives here so both sides run byte-for-byte the same
+ * application code.
+ *
+ * Flags:  --port N (0 = ephemeral)  --mode echo|broadcast  --deflate 0|1
+ *
+ * IPC (when started by bench/run.ts with an IPC channel):
+ *   -> { type: 'ready', port, impl }          once listening
+ *   <- { type: 'gc' }                          run global.gc() (needs --expose-gc)
+ *   -> { type: 'gc-done', heapUsed }           after it
+ * The process exits when the IPC channel closes, so a crashed runner never
+ * leaves servers behind.
+ */
+import { parseArgs } from 'node:util';
+
+/** The slice of the `ws` server API the benchmark uses. */
+export interface BenchSocket {
+  readonly readyState: number;
+  send(data: unknown, options: { binary: boolean }): void;
+  on(event: 'message', listener: (data: unknown, isBinary: boolean) => void): unknown;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+}
+
+export interface BenchServer {
+  readonly clients: Set<BenchSocket>;
+  on(event: 'connection', listener: (socket: BenchSocket) => void): unknown;
+  on(event: 'listening', listener: () => void): unknown;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  address(): { port: number } | string | null;
+  /** hyperwire's frame-once broadcast; absent in `ws`. */
+  broadcast?: (data: unknown, options: { except?: BenchSocket; binary?: boolean }) => void;
+}
+
+export interface BenchServerOptions {
+  host: string;
+  port: number;
+  clientTracking: boolean;
+  perMessageDeflate:
+    | false
+    | { threshold: number; serverNoContextTakeover: boolean; clientNoContextTakeover: boolean };
+}
+
+export type BenchServerClass = new (options: BenchServerOptions) => BenchServer;
+
+const OPEN = 1;
+
+export function runBenchServer(WebSocketServer: BenchServerClass, impl: string): void {
+  const { values } = parseArgs({
+    options: {
+      port: { type: 'string', default: '0' },
+      mode: { type: 'string', default: 'echo' },
+      deflate: { type: 'string', default: '0' },
+    },
+  });
+  const mode = values.mode;
+  if (mode !== 'echo' && mode !== 'broadcast') throw new Error(`unknown --mode ${mode}`);
+  const deflate = values.deflate === '1';
+
+  const wss = new WebSocketServer({
+    host: '127.0.0.1',
+    port: Number(values.port),
+    clientTracking: true,
+    // Threshold 0 so every message is compressed (the cell measures deflate
+    // itself); no context takeover both ways, as memory-conscious servers run it.
+    perMessageDeflate: deflate
+      ? { threshold: 0, serverNoContextTakeover: true, clientNoContextTakeover: true }
+      : false,
+  });
+
+  const broadcast =
+    typeof wss.broadcast === 'function'
+      ? // Frame once, write to many: hyperwire's native path.
+        (sender: BenchSocket, data: unknown, binary: boolean) =>
+          wss.broadcast!(data, { except: sender, binary })
+      : // What `ws` users write (per the ws README).
+        (sender: BenchSocket, data: unknown, binary: boolean) => {
+          for (const client of wss.clients) {
+            if (client !== sender && client.readyState === OPEN) client.send(data, { binary });
+          }
+        };
+
+  wss.on('connection', (socket) => {
+    // Clients vanish abruptly at the end of each run; that is not a failure.
+    socket.on('error', () => {});
+    if (mode === 'echo') {
+      socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary }));
+    } else {
+      socket.on('message', (data, isBinary) => broadcast(socket, data, isBinary));
+    }
+  });
+
+  wss.on('error', (err) => {
+    console.error(`[${impl} server] ${err.stack ?? err.message}`);
+    process.exit(1);
+  });
+
+  wss.on('listening', () => {
+    const addr = wss.address();
+    const port = typeof addr === 'object' && addr ? addr.port : Number(values.port);
+    if (process.send) process.send({ type: 'ready', port, impl });
+    else console.log(`${impl} ${mode} server on ws://127.0.0.1:${port}/ (deflate ${deflate ? 'on' : 'off'})`);
+  });
+
+  process.on('message', (msg: unknown) => {
+    if (typeof msg === 'object' && msg !== null && (msg as { type?: unknown }).type === 'gc') {
+      const gc = (globalThis as { gc?: () => void }).gc;
+      if (gc) {
+        gc();
+        gc(); // a second pass collects what the first one's finalizers freed
+      }
+      process.send?.({ type: 'gc-done', heapUsed: process.memoryUsage().heapUsed, gc: !!gc });
+    }
+  });
+  process.on('disconnect', () => process.exit(0));
+}

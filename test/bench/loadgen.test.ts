@@ -1,0 +1,48 @@
+/**
+ * Smoke test for the benchmark pipeline: build the C load generator, run a
+ * tiny echo load against the `ws` benchmark server on loopback, and check the
+ * result is well-formed.  No timing assertions: speed is the benchmark's job.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { buildLoadgen, startLoadgen } from '../../bench/lib/loadgen.js';
+import { detectPinning } from '../../bench/lib/pinning.js';
+import { ServerProcess } from '../../bench/lib/server-process.js';
+
+const unpinned = detectPinning(true);
+
+async function echoOnce(deflate: boolean) {
+  const server = await ServerProcess.start({ impl: 'ws', mode: 'echo', deflate, hyperwireIsWs: false }, unpinned);
+  try {
+    const args = ['--port', String(server.port), '--server-pid', String(server.pid), '--mode', 'echo',
+      '--conns', '2', '--inflight', '2', '--size', '64', '--warmup', '0.1', '--duration', '0.5'];
+    if (deflate) args.push('--deflate');
+    const run = startLoadgen(args, unpinned, 20_000);
+    try {
+      return await run.result;
+    } finally {
+      run.release();
+      await run.exited;
+    }
+  } finally {
+    await server.stop();
+  }
+}
+
+test('load generator builds', () => {
+  assert.match(buildLoadgen(), /bench\/\.build\/loadgen$/);
+});
+
+for (const deflate of [false, true]) {
+  test(`load generator drives the ws echo server${deflate ? ' with permessage-deflate' : ''}`, { timeout: 60_000 }, async () => {
+    buildLoadgen();
+    const r = await echoOnce(deflate);
+    assert.equal(r.ok, true);
+    assert.equal(r.mode, 'echo');
+    assert.equal(r.errors, 0);
+    assert.ok(typeof r.messages === 'number' && r.messages > 0, `messages: ${r.messages}`);
+    assert.ok(typeof r.msgs_per_sec === 'number' && r.msgs_per_sec > 0);
+    assert.ok(r.seconds > 0);
+    assert.ok(r.loadgen_cpu >= 0 && r.server_cpu >= 0);
+  });
+}

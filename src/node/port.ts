@@ -7,9 +7,13 @@ import type { ProtocolHandler } from '../protocol/protocol.js';
  *
  * Every frame produced in one tick — all the echoes for one incoming chunk, a broadcast's
  * frame for this socket, a Close after a message — goes out in one `socket.write` (or one
- * `writev` through cork/uncork when the frames are large), flushed from a single
- * `process.nextTick` shared by all sockets. MEASURED.md: per-write overhead, not framing, is
- * what holds `ws` back.
+ * `writev` through cork/uncork when large payloads are involved). Small frames are encoded
+ * straight into one pending output buffer (`frameBuffer`), so a batch costs one allocation and
+ * one copy per frame; large payloads are queued as they are, without copying. MEASURED.md:
+ * per-write overhead, not framing, is what holds `ws` back.
+ *
+ * The socket's own data handler flushes right after parsing a chunk; anything written at
+ * other times is flushed by one `process.nextTick` shared by all sockets.
  */
 
 export interface PortOwner {
@@ -23,8 +27,10 @@ export interface PortOwner {
 
 type WriteCallback = (err?: Error | null) => void;
 
-/** Frames below this total are joined into one buffer (one copy beats one syscall per frame). */
-const COALESCE_BELOW = 64 * 1024;
+/** Size of a fresh output buffer: small enough to come from Node's buffer pool. */
+const OUT_SIZE = 2048;
+/** Queued chunks below this total are joined into one buffer before writing. */
+const COALESCE_BELOW = 16 * 1024;
 
 let dirty: Port[] = [];
 let flushScheduled = false;
@@ -39,9 +45,15 @@ function flushAll(): void {
 export class Port implements ProtocolHandler {
   readonly owner: PortOwner;
   socket: Duplex | null;
-  private chunks: Buffer[] = [];
+  /** Buffers queued before `out` (large payloads, filled output buffers). */
+  private chunks: Buffer[] | null = null;
+  /** The output buffer small frames are encoded into, and how much of it is used. */
+  private out: Buffer | null = null;
+  private outLength = 0;
   /** Bytes queued here and not yet handed to the socket. */
   pendingBytes = 0;
+  /** The socket's own buffered bytes, as of the last flush (cheap backpressure estimate). */
+  socketBuffered = 0;
   private callbacks: WriteCallback[] | null = null;
   private scheduled = false;
   /** `send()` reported backpressure: emit `drain` once the socket empties. */
@@ -68,17 +80,44 @@ export class Port implements ProtocolHandler {
     this.owner._onProtocolError(err);
   }
 
+  /** Queue `data` as is (it is not copied; the caller must not change it afterwards). */
   write(data: Buffer): void {
     if (this.socket === null) return;
-    this.chunks.push(data);
+    if (this.outLength > 0) this.sealOut();
+    (this.chunks ??= []).push(data);
     this.pendingBytes += data.length;
-    if (!this.scheduled) {
-      this.scheduled = true;
-      dirty.push(this);
-      if (!flushScheduled) {
-        flushScheduled = true;
-        process.nextTick(flushAll);
-      }
+    this.schedule();
+  }
+
+  /** `size` bytes of pending output for the caller to fill in now (a frame). */
+  frameBuffer(size: number): Buffer {
+    let out = this.out;
+    if (out === null || this.outLength + size > out.length) {
+      if (this.outLength > 0) this.sealOut();
+      out = this.out = Buffer.allocUnsafe(size > OUT_SIZE ? size : OUT_SIZE);
+      this.outLength = 0;
+    }
+    const start = this.outLength;
+    this.outLength = start + size;
+    this.pendingBytes += size;
+    if (this.socket !== null) this.schedule();
+    return out.subarray(start, start + size);
+  }
+
+  /** Move the used part of `out` to the chunk list (a later write must come after it). */
+  private sealOut(): void {
+    (this.chunks ??= []).push(this.out!.subarray(0, this.outLength));
+    this.out = null;
+    this.outLength = 0;
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    dirty.push(this);
+    if (!flushScheduled) {
+      flushScheduled = true;
+      process.nextTick(flushAll);
     }
   }
 
@@ -86,30 +125,50 @@ export class Port implements ProtocolHandler {
   addCallback(cb: WriteCallback): void {
     if (this.callbacks === null) this.callbacks = [cb];
     else this.callbacks.push(cb);
-    if (!this.scheduled) this.write(Buffer.alloc(0));
+    this.schedule();
+  }
+
+  /** Flush now if anything is queued (the shared tick then finds nothing to do here). */
+  flushIfPending(): void {
+    if (this.scheduled) this.flush();
   }
 
   /** Hand everything queued to the socket now. */
   flush(): void {
     this.scheduled = false;
     const socket = this.socket;
-    const chunks = this.chunks;
-    if (chunks.length === 0 && this.callbacks === null) return;
+    let chunks = this.chunks;
+    let single: Buffer | null = null;
+    if (this.outLength > 0) {
+      if (chunks === null) single = this.out!.subarray(0, this.outLength);
+      else this.sealOut();
+      this.out = null;
+      this.outLength = 0;
+    } else if (chunks !== null && chunks.length === 1) {
+      single = chunks[0];
+    }
+    this.chunks = null;
     const total = this.pendingBytes;
-    this.chunks = [];
     this.pendingBytes = 0;
     const callbacks = this.callbacks;
     this.callbacks = null;
-    const done = callbacks === null ? undefined : (err?: Error | null) => {
-      for (let i = 0; i < callbacks.length; i++) callbacks[i](err);
-    };
+    if (single === null && chunks === null && callbacks === null) return;
+    const done =
+      callbacks === null
+        ? undefined
+        : (err?: Error | null) => {
+            for (let i = 0; i < callbacks.length; i++) callbacks[i](err);
+          };
     if (socket === null || socket.destroyed || !socket.writable) {
       if (done) process.nextTick(done, new Error('The socket is not writable'));
       return;
     }
     let ok: boolean;
-    if (chunks.length === 1) {
-      ok = socket.write(chunks[0], done);
+    if (single !== null) {
+      ok = socket.write(single, done);
+    } else if (chunks === null) {
+      // Only callbacks were queued: call them once what is already in the socket is out.
+      ok = socket.write(EMPTY, done);
     } else if (total < COALESCE_BELOW) {
       ok = socket.write(Buffer.concat(chunks, total), done);
     } else {
@@ -119,6 +178,7 @@ export class Port implements ProtocolHandler {
       ok = socket.write(chunks[last], done);
       socket.uncork();
     }
+    this.socketBuffered = socket.writableLength;
     if (ok && this.needDrain) {
       // The socket took it all without reaching its high-water mark, so Node will not emit
       // 'drain'; we promised one, so say it now.
@@ -128,7 +188,9 @@ export class Port implements ProtocolHandler {
 
   /** Drop everything queued (the socket is being destroyed). */
   discard(): void {
-    this.chunks = [];
+    this.chunks = null;
+    this.out = null;
+    this.outLength = 0;
     this.pendingBytes = 0;
     const callbacks = this.callbacks;
     this.callbacks = null;
@@ -141,16 +203,17 @@ export class Port implements ProtocolHandler {
   }
 }
 
+const EMPTY = Buffer.alloc(0);
+
 export interface DrainTarget {
   emit(event: 'drain'): boolean;
 }
 
-function emitDrainIfNeeded(port: Port): void {
+export function emitDrainIfNeeded(port: Port): void {
   const socket = port.socket;
   if (!port.needDrain || socket === null) return;
-  if (socket.writableLength + port.pendingBytes > 0 && socket.writableNeedDrain) return;
+  port.socketBuffered = socket.writableLength;
+  if (port.socketBuffered + port.pendingBytes > 0 && socket.writableNeedDrain) return;
   port.needDrain = false;
   (port.owner as unknown as DrainTarget).emit('drain');
 }
-
-export { emitDrainIfNeeded };

@@ -272,8 +272,12 @@ export class WebSocket extends EventEmitter implements PortOwner, EventSource {
   }
 
   private underHighWaterMark(): boolean {
-    if (this.bufferedAmount < this._highWaterMark) return true;
-    if (this._port) this._port.needDrain = true;
+    const port = this._port;
+    if (port === null) return false;
+    // The socket's buffer as of the last flush plus what is queued since: exact enough, and
+    // no stream-state getters per message.
+    if (port.socketBuffered + port.pendingBytes + this._bufferedAfterClose < this._highWaterMark) return true;
+    port.needDrain = true;
     return false;
   }
 
@@ -510,6 +514,10 @@ function abortConnecting(ws: WebSocket, message: string): void {
 function socketOnData(this: SocketWithWs, chunk: Buffer): void {
   const ws = this[kWebSocket]!;
   ws._core!.receive(chunk);
+  // Everything this chunk made us send (echoes, pongs, a Close) goes out now, in one write,
+  // without waiting for the shared flush tick. Other sockets written to meanwhile (a
+  // broadcast) are flushed by that tick.
+  ws._port?.flushIfPending();
 }
 
 function socketOnEnd(this: SocketWithWs): void {

@@ -56,6 +56,11 @@ export interface ProtocolHandler {
   onError(err: ProtocolError): void;
   /** Bytes to send, in order. */
   write(data: Buffer): void;
+  /**
+   * Optional: `size` bytes of the outgoing stream, at the current end, for the core to fill
+   * with one frame now (saves an allocation and a copy per small frame).
+   */
+  frameBuffer?(size: number): Buffer;
 }
 
 const enum ParseState {
@@ -525,7 +530,16 @@ export class Protocol {
     }
     const length = payload.length;
     if (length <= COPY_PAYLOAD_BELOW || mask) {
-      this.handler.write(encodeFrame(opcode, payload, fin, rsv1, mask));
+      const handler = this.handler;
+      if (handler.frameBuffer === undefined) {
+        handler.write(encodeFrame(opcode, payload, fin, rsv1, mask));
+        return;
+      }
+      const hl = headerLength(length, mask !== null);
+      const out = handler.frameBuffer(hl + length);
+      writeHeader(out, 0, opcode, length, fin, rsv1, mask);
+      if (mask) applyMask(payload, 0, length, mask, out, hl);
+      else out.set(payload, hl);
     } else {
       this.handler.write(encodeHeader(opcode, length, fin, rsv1, null));
       this.handler.write(payload);

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
-import WebSocket from '../../src/index.js';
+import { WebSocket } from '../../src/index.js';
 import { closed, pythonHasWebsockets, startOurServer, startPython, startWsServer, type Peer } from '../helpers/peers.js';
 
 const SIZES = [0, 1, 125, 126, 65535, 65536, (1 << 20) + 3];

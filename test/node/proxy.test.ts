@@ -29,7 +29,7 @@ class ConnectAgent extends http.Agent {
   constructor(private readonly proxy: URL, private readonly auth: string) {
     super();
   }
-  override createConnection(options: any, cb: (err: Error | null, socket?: net.Socket) => void): any {
+  override createConnection(options: any, cb?: (err: Error | null, socket: net.Socket) => void): any {
     const req = http.request({
       host: this.proxy.hostname,
       port: this.proxy.port,
@@ -38,8 +38,8 @@ class ConnectAgent extends http.Agent {
       headers: { 'Proxy-Authorization': `Basic ${Buffer.from(this.auth).toString('base64')}` },
       agent: false,
     });
-    req.once('connect', (res, socket) => (res.statusCode === 200 ? cb(null, socket) : cb(new Error(`CONNECT ${res.statusCode}`))));
-    req.once('error', cb);
+    req.once('connect', (res, socket: net.Socket) => (res.statusCode === 200 ? cb!(null, socket) : cb!(new Error(`CONNECT ${res.statusCode}`), socket)));
+    req.once('error', (err) => cb!(err, undefined as never));
     req.end();
     return undefined;
   }

@@ -5,12 +5,11 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
-import { Receiver as WsReceiverClass, Sender as WsSenderClass } from 'ws';
 import * as hyperwire from '../../src/index.js';
 import WebSocket, { Receiver, Sender } from '../../src/index.js';
 
-const WsReceiver = WsReceiverClass as any;
-const WsSender = WsSenderClass as any;
+// @types/ws does not declare these ESM exports; the package has them.
+const { Receiver: WsReceiver, Sender: WsSender } = (await import('ws')) as any;
 
 interface Seen {
   messages: [string, boolean][];

@@ -46,8 +46,8 @@ describe('client surface', () => {
     await once(ws, 'open');
     ws.close();
     await closed(ws);
-    const [err] = (await new Promise((resolve) => ws.send('late', (...args) => resolve(args)))) as [Error];
-    assert.equal(err.message, 'WebSocket is not open: readyState 3 (CLOSED)');
+    const err = await new Promise<Error | null | undefined>((resolve) => ws.send('late', resolve));
+    assert.equal(err?.message, 'WebSocket is not open: readyState 3 (CLOSED)');
     assert.equal(ws.bufferedAmount, 4);
   });
 

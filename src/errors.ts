@@ -62,3 +62,23 @@ export function withCode<E extends Error>(err: E, code: string): E & { code: str
   (err as E & { code: string }).code = code;
   return err as E & { code: string };
 }
+
+/**
+ * Codes on the client's connection failures (`withCode(new Error(msg), code)`; the messages
+ * are `ws`'s where `ws` has the same failure, so code matching on messages keeps working).
+ * They reach the user through `error` (only when a listener exists — a failed handshake never
+ * crashes the process), followed by `close` with 1006.
+ */
+export type ClientErrorCode =
+  | 'WS_ERR_INVALID_URL' // bad address, or a redirect to a non-WebSocket URL
+  | 'WS_ERR_INVALID_SUBPROTOCOL' // 'An invalid or duplicated subprotocol was specified'
+  | 'WS_ERR_UNSUPPORTED_PROTOCOL_VERSION'
+  | 'WS_ERR_UNEXPECTED_RESPONSE' // 'Unexpected server response: <status>'
+  | 'WS_ERR_HANDSHAKE_TIMEOUT' // 'Opening handshake has timed out' (also a silent proxy)
+  | 'WS_ERR_MAX_REDIRECTS' // 'Maximum redirects exceeded'
+  | 'WS_ERR_CLOSED_BEFORE_CONNECT' // 'WebSocket was closed before the connection was established'
+  | 'WS_ERR_PROXY_CONNECT' // the proxy answered CONNECT with something other than 200
+  | 'WS_ERR_HANDSHAKE_UPGRADE'
+  | 'WS_ERR_HANDSHAKE_ACCEPT' // 'Invalid Sec-WebSocket-Accept header'
+  | 'WS_ERR_HANDSHAKE_PROTOCOL' // subprotocol not offered / not selected
+  | 'WS_ERR_HANDSHAKE_EXTENSIONS'; // extension not offered / invalid header

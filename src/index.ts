@@ -5,6 +5,9 @@
 import { WebSocket } from './node/websocket.js';
 import { WebSocketServer } from './node/server.js';
 import { createWebSocketStream } from './node/stream.js';
+import { Receiver } from './node/receiver.js';
+import { Sender } from './node/sender.js';
+import { WebSocketStream, WebSocketError } from './node/websocket-stream.js';
 import { formatExtensions, parseExtensions, parseSubprotocols } from './protocol/headers.js';
 
 /** `ws`'s `extension` helper module: Sec-WebSocket-Extensions parse/format. */
@@ -19,6 +22,8 @@ type WebSocketStatics = typeof WebSocket & {
   createWebSocketStream: typeof createWebSocketStream;
   extension: typeof extension;
   subprotocol: typeof subprotocol;
+  Receiver: typeof Receiver;
+  Sender: typeof Sender;
 };
 const statics = WebSocket as WebSocketStatics;
 statics.Server = WebSocketServer;
@@ -27,8 +32,16 @@ statics.WebSocketServer = WebSocketServer;
 statics.createWebSocketStream = createWebSocketStream;
 statics.extension = extension;
 statics.subprotocol = subprotocol;
+statics.Receiver = Receiver;
+statics.Sender = Sender;
 
-export { WebSocket, WebSocketServer, createWebSocketStream };
+export { WebSocket, WebSocketServer, createWebSocketStream, Receiver, Sender };
+/** hyperwire addition: the WHATWG WebSocketStream (promise- and stream-based client). */
+export { WebSocketStream, WebSocketError };
+export type { WebSocketStreamOptions, WebSocketOpenInfo, WebSocketCloseInfo } from './node/websocket-stream.js';
+export type { ReceiverOptions } from './node/receiver.js';
+export type { FrameOptions, SenderSendOptions } from './node/sender.js';
+export type { ProxyOptions } from './node/proxy.js';
 export type { ServerOptions, VerifyClient, VerifyClientInfo } from './node/server.js';
 export type { ClientOptions } from './node/client.js';
 export type { BinaryType, Data, RawData, SendOptions, WebSocketEventMap } from './node/websocket.js';

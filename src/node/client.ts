@@ -1,21 +1,36 @@
-import http, { type ClientRequest, type IncomingMessage } from 'node:http';
+import http, { type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
+import net from 'node:net';
 import type { Duplex } from 'node:stream';
+import tls from 'node:tls';
 import { HandshakeError, withCode } from '../errors.js';
 import { DEFAULTS } from '../options.js';
 import { ReadyState } from '../protocol/constants.js';
 import { generateKey, verifyUpgradeResponse } from '../protocol/handshake.js';
+import type { ExtensionOffers } from '../protocol/headers.js';
+import { proxyConnection, resolveProxy, tlsOptions, type ProxySetting } from './proxy.js';
 import type { SocketSettings, WebSocket } from './websocket.js';
 
 /**
- * The client half of the opening handshake (RFC 6455 §4.1): dial, send the upgrade request,
- * verify the 101 response, then hand the socket to the shared `WebSocket`.
+ * The client half of the opening handshake (RFC 6455 §4.1): dial (directly, through a CONNECT
+ * proxy, or through the user's `agent`/`createConnection`), send the upgrade request, follow
+ * redirects when asked, verify the 101 response, then hand the socket to the shared
+ * `WebSocket`.
+ *
+ * Failures follow `ws`: the socket moves to CLOSING, `error` is emitted (only when someone
+ * listens — hyperwire never crashes the process through an unhandled 'error'), then `close`
+ * with 1006. Statuses other than 101 first go to `unexpected-response` when it has listeners.
+ *
+ * Two seams keep extension negotiation (permessage-deflate) out of this file's logic:
+ * `buildRequestHeaders` is the one place the request's headers are made and
+ * `verifyResponse` the one place the 101 is checked; `ClientExtensions` is what they call.
  */
 
 export interface ClientOptions extends SocketSettings {
   protocolVersion?: 8 | 13;
-  headers?: Record<string, string | string[] | number>;
+  headers?: OutgoingHttpHeaders;
   origin?: string;
+  /** ms — the whole opening handshake (also the CONNECT to a proxy) must finish in this time. */
   handshakeTimeout?: number;
   perMessageDeflate?: boolean | Record<string, unknown>;
   followRedirects?: boolean;
@@ -24,9 +39,9 @@ export interface ClientOptions extends SocketSettings {
   localAddress?: string;
   family?: number;
   lookup?: http.RequestOptions['lookup'];
-  createConnection?: http.RequestOptions['createConnection'];
+  createConnection?: (options: any, cb?: (err: Error | null, socket?: Duplex) => void) => Duplex | undefined;
   finishRequest?: (req: ClientRequest, ws: WebSocket) => void;
-  // TLS, passed through to https.request / tls.connect.
+  // TLS, passed through to tls.connect.
   ca?: unknown;
   cert?: unknown;
   key?: unknown;
@@ -34,12 +49,53 @@ export interface ClientOptions extends SocketSettings {
   passphrase?: string;
   rejectUnauthorized?: boolean;
   servername?: string;
-  checkServerIdentity?: (hostname: string, cert: unknown) => Error | undefined;
+  checkServerIdentity?: (hostname: string, cert: any) => Error | undefined;
   ciphers?: string;
+  /**
+   * hyperwire addition (faye-websocket's option): an HTTP CONNECT proxy, as
+   * `{ origin, headers?, tls? }` or an origin string, or `'env'` to honour
+   * `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY` (opt-in: `ws` ignores them). See proxy.ts.
+   * When set (and applicable), it replaces `agent`.
+   */
+  proxy?: ProxySetting | 'env';
+  /** faye-websocket: settings for `net.connect` to the origin server. */
+  net?: net.NetConnectOpts | Record<string, unknown>;
+  /** faye-websocket: settings for `tls.connect` to the origin server. */
+  tls?: tls.ConnectionOptions;
   [option: string]: unknown;
 }
 
+/**
+ * What extension negotiation contributes to a handshake. `offer` is the
+ * Sec-WebSocket-Extensions value to send (undefined: offer nothing); `accept` checks what the
+ * server chose and installs the result on `ws`, throwing an Error (with `ws`'s message) to
+ * fail the connection. permessage-deflate provides one; without it nothing is offered and any
+ * extension in the response fails the handshake (RFC 6455 §4.1, "MUST _Fail_").
+ */
+export interface ClientExtensions {
+  offer: string | undefined;
+  accept(ws: WebSocket, extensions: ExtensionOffers): void;
+}
+
+/** Set by the permessage-deflate module; null means "offer no extensions". */
+export let createClientExtensions: ((opts: ClientOptions) => ClientExtensions | null) | null = null;
+export function setClientExtensions(factory: typeof createClientExtensions): void {
+  createClientExtensions = factory;
+}
+
 const PROTOCOL_VERSIONS = [8, 13];
+const TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** Redirect bookkeeping, kept across the requests of one connection attempt. */
+interface RedirectState {
+  redirects: number;
+  originalIpc: boolean;
+  originalSecure: boolean;
+  originalHostOrSocketPath: string;
+}
+const redirectStates = new WeakMap<WebSocket, RedirectState>();
+/** Requests we aborted ourselves: their late 'error' must not be reported again. */
+const aborted = new WeakSet<ClientRequest>();
 
 export function initAsClient(ws: WebSocket, address: string | URL, protocols: string[], options: ClientOptions): void {
   const opts: ClientOptions & { maxRedirects: number } = {
@@ -50,6 +106,9 @@ export function initAsClient(ws: WebSocket, address: string | URL, protocols: st
     maxRedirects: 10,
     ...options,
   };
+  const state = redirectStates.get(ws) ?? { redirects: 0, originalIpc: false, originalSecure: false, originalHostOrSocketPath: '' };
+  redirectStates.set(ws, state);
+
   if (!PROTOCOL_VERSIONS.includes(opts.protocolVersion as number)) {
     throw withCode(
       new RangeError(`Unsupported protocol version: ${opts.protocolVersion} (supported versions: ${PROTOCOL_VERSIONS.join(', ')})`),
@@ -77,86 +136,108 @@ export function initAsClient(ws: WebSocket, address: string | URL, protocols: st
   if (url.protocol !== 'ws:' && !isSecure && !isIpc) invalid = 'The URL\'s protocol must be one of "ws:", "wss:", "http:", "https:", or "ws+unix:"';
   else if (isIpc && !url.pathname) invalid = "The URL's pathname is empty";
   else if (url.hash) invalid = 'The URL contains a fragment identifier';
-  if (invalid) throw withCode(new SyntaxError(invalid), 'WS_ERR_INVALID_URL');
+  if (invalid) {
+    const err = withCode(new SyntaxError(invalid), 'WS_ERR_INVALID_URL');
+    // A bad first URL is the caller's bug (throw); a bad redirect target is the server's.
+    if (state.redirects === 0) throw err;
+    emitErrorAndClose(ws, err);
+    return;
+  }
 
+  const seen = new Set<string>();
   for (const p of protocols) {
-    if (typeof p !== 'string' || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(p)) {
+    if (typeof p !== 'string' || !TOKEN_RE.test(p) || seen.has(p)) {
       throw withCode(new SyntaxError('An invalid or duplicated subprotocol was specified'), 'WS_ERR_INVALID_SUBPROTOCOL');
     }
-  }
-  if (new Set(protocols).size !== protocols.length) {
-    throw withCode(new SyntaxError('An invalid or duplicated subprotocol was specified'), 'WS_ERR_INVALID_SUBPROTOCOL');
+    seen.add(p);
   }
 
   const key = generateKey();
-  const headers: Record<string, string | string[] | number> = {
-    ...(opts.headers ?? {}),
-    'Sec-WebSocket-Version': opts.protocolVersion ?? 13,
-    'Sec-WebSocket-Key': key,
-    Connection: 'Upgrade',
-    Upgrade: 'websocket',
-  };
-  if (protocols.length > 0) headers['Sec-WebSocket-Protocol'] = protocols.join(',');
-  if (opts.origin) headers[opts.protocolVersion === 13 ? 'Origin' : 'Sec-WebSocket-Origin'] = opts.origin;
+  const extensions = createClientExtensions?.(opts) ?? null;
+  const requestOptions = buildRequestOptions(url, opts, buildRequestHeaders(opts, key, protocols, extensions));
 
-  const defaultPort = isSecure ? 443 : 80;
-  const requestOptions: https.RequestOptions & Record<string, unknown> = {
-    ...pickRequestOptions(opts),
-    method: 'GET',
-    headers,
-    timeout: opts.handshakeTimeout,
-    host: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
-    port: url.port ? Number(url.port) : defaultPort,
-    path: url.pathname + url.search,
-  };
-  if (url.username || url.password) requestOptions.auth = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
-  if (isIpc) {
-    const [socketPath, path] = url.pathname.split(':');
-    requestOptions.socketPath = socketPath;
-    requestOptions.path = path ?? '/';
-    delete requestOptions.host;
-    delete requestOptions.port;
+  let req: ClientRequest;
+  if (opts.followRedirects) {
+    if (state.redirects === 0) {
+      state.originalIpc = isIpc;
+      state.originalSecure = isSecure;
+      state.originalHostOrSocketPath = isIpc ? (requestOptions.socketPath as string) : url.host;
+      // Copy the user's options so headers can be changed per hop without touching theirs;
+      // header names are lower-cased so `authorization`/`cookie` can be found below.
+      const userHeaders = options.headers;
+      options = { ...options, headers: {} };
+      if (userHeaders) for (const [k, v] of Object.entries(userHeaders)) options.headers![k.toLowerCase()] = v;
+    } else if (ws.listenerCount('redirect') === 0) {
+      const sameHost = isIpc
+        ? state.originalIpc && requestOptions.socketPath === state.originalHostOrSocketPath
+        : !state.originalIpc && url.host === state.originalHostOrSocketPath;
+      if (!sameHost || (state.originalSecure && !isSecure)) {
+        // As curl (≥ 7.77) does: credentials and cookies are not sent to another host, nor
+        // over a downgrade from wss: to ws:. A 'redirect' listener takes this on itself.
+        const h = requestOptions.headers as OutgoingHttpHeaders;
+        delete h.authorization;
+        delete h.cookie;
+        if (!sameHost) delete h.host;
+        requestOptions.auth = undefined;
+      }
+    }
+    // The first Authorization wins (curl): URL credentials become a header that later hops
+    // keep (subject to the host check above).
+    if (requestOptions.auth && !options.headers!.authorization) {
+      options.headers!.authorization = `Basic ${Buffer.from(requestOptions.auth as string).toString('base64')}`;
+    }
+    req = ws._req = (isSecure ? https.request : http.request)(requestOptions);
+    if (state.redirects > 0) ws.emit('redirect', ws.url, req);
+  } else {
+    req = ws._req = (isSecure ? https.request : http.request)(requestOptions);
   }
-
-  const req = (isSecure ? https.request : http.request)(requestOptions);
-  ws._req = req;
 
   if (opts.handshakeTimeout) {
     req.on('timeout', () => abortHandshake(ws, req, 'Opening handshake has timed out', 'WS_ERR_HANDSHAKE_TIMEOUT'));
   }
   req.on('error', (err) => {
-    if (ws._req !== req && ws._readyState !== ReadyState.CLOSING) return;
+    if (aborted.has(req) || ws._req !== req) return;
     ws._req = null;
     emitErrorAndClose(ws, err);
   });
   req.on('response', (res: IncomingMessage) => {
     if (ws._req !== req) return;
-    if (!ws.emit('unexpected-response', req, res)) {
-      abortHandshake(ws, req, `Unexpected server response: ${res.statusCode}`, 'WS_ERR_UNEXPECTED_RESPONSE');
+    const location = res.headers.location;
+    const status = res.statusCode ?? 0;
+    if (location && opts.followRedirects && status >= 300 && status < 400) {
+      if (++state.redirects > opts.maxRedirects) {
+        abortHandshake(ws, req, 'Maximum redirects exceeded', 'WS_ERR_MAX_REDIRECTS');
+        return;
+      }
+      aborted.add(req);
+      req.destroy();
+      res.resume();
+      let next: URL;
+      try {
+        next = new URL(location, url);
+      } catch {
+        emitErrorAndClose(ws, withCode(new SyntaxError(`Invalid URL: ${location}`), 'WS_ERR_INVALID_URL'));
+        return;
+      }
+      initAsClient(ws, next, protocols, options);
+    } else if (!ws.emit('unexpected-response', req, res)) {
+      abortHandshake(ws, req, `Unexpected server response: ${status}`, 'WS_ERR_UNEXPECTED_RESPONSE');
     }
   });
   req.on('upgrade', (res: IncomingMessage, socket: Duplex, head: Buffer) => {
     ws.emit('upgrade', res);
-    // The user may have closed the socket in an 'upgrade' listener.
+    // The user may have closed the connection in an 'upgrade' listener.
     if (ws._readyState !== ReadyState.CONNECTING) {
       socket.destroy();
       return;
     }
     ws._req = null;
-    if (res.statusCode !== 101) {
+    const failure = verifyResponse(ws, res, key, protocols, extensions);
+    if (failure) {
       socket.destroy();
-      return abortHandshake(ws, req, `Unexpected server response: ${res.statusCode}`, 'WS_ERR_UNEXPECTED_RESPONSE');
-    }
-    let selected: string;
-    try {
-      selected = verifyUpgradeResponse(res.headers, key, protocols, false).protocol;
-    } catch (err) {
-      socket.destroy();
-      const e = err as HandshakeError;
-      emitErrorAndClose(ws, withCode(new Error(e.message), e.code));
+      emitErrorAndClose(ws, failure);
       return;
     }
-    ws._protocol = selected;
     ws.setSocket(socket, head, {
       maxPayload: opts.maxPayload,
       maxFragments: opts.maxFragments,
@@ -174,25 +255,107 @@ export function initAsClient(ws: WebSocket, address: string | URL, protocols: st
   else req.end();
 }
 
-/** Node request options the user may pass through (agent, TLS, lookup, …); ours are excluded. */
-function pickRequestOptions(opts: ClientOptions): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  const own = new Set([
-    'protocolVersion', 'headers', 'origin', 'handshakeTimeout', 'perMessageDeflate', 'followRedirects', 'maxRedirects',
-    'finishRequest', 'maxPayload', 'maxFragments', 'maxBufferedChunks', 'skipUTF8Validation', 'autoPong',
-    'allowSynchronousEvents', 'closeTimeout', 'generateMask', 'highWaterMark', 'protocol', 'host', 'path', 'port', 'hostname', 'socketPath',
-  ]);
-  for (const k of Object.keys(opts)) if (!own.has(k)) out[k] = opts[k];
+/** RFC 6455 §4.1: the client's handshake headers (user headers first; ours win). */
+function buildRequestHeaders(opts: ClientOptions, key: string, protocols: string[], extensions: ClientExtensions | null): OutgoingHttpHeaders {
+  const headers: OutgoingHttpHeaders = {
+    ...opts.headers,
+    'Sec-WebSocket-Version': opts.protocolVersion ?? 13,
+    'Sec-WebSocket-Key': key,
+    Connection: 'Upgrade',
+    Upgrade: 'websocket',
+  };
+  if (extensions?.offer) headers['Sec-WebSocket-Extensions'] = extensions.offer;
+  if (protocols.length > 0) headers['Sec-WebSocket-Protocol'] = protocols.join(',');
+  // Version 8 (hybi-08..12) named the header Sec-WebSocket-Origin; 13 uses Origin (§4.1 item 8).
+  if (opts.origin) headers[(opts.protocolVersion ?? 13) < 13 ? 'Sec-WebSocket-Origin' : 'Origin'] = opts.origin;
+  return headers;
+}
+
+/**
+ * The 101 response against what we sent (§4.1, "the client MUST _Fail the WebSocket
+ * Connection_" list). Returns the error to fail with, or null after installing the
+ * subprotocol and extensions on `ws`.
+ */
+function verifyResponse(ws: WebSocket, res: IncomingMessage, key: string, protocols: string[], extensions: ClientExtensions | null): Error | null {
+  try {
+    const verdict = verifyUpgradeResponse(res.headers, key, protocols, extensions !== null);
+    if (extensions !== null && Object.keys(verdict.extensions).length > 0) extensions.accept(ws, verdict.extensions);
+    ws._protocol = verdict.protocol;
+    return null;
+  } catch (err) {
+    const e = err as HandshakeError;
+    return withCode(new Error(e.message), e.code ?? 'WS_ERR_HANDSHAKE');
+  }
+}
+
+/** Options for http(s).request: the user's pass-through options, then the ones we own. */
+function buildRequestOptions(url: URL, opts: ClientOptions, headers: OutgoingHttpHeaders): https.RequestOptions & Record<string, unknown> {
+  const isSecure = url.protocol === 'wss:';
+  const isIpc = url.protocol === 'ws+unix:';
+  const defaultPort = isSecure ? 443 : 80;
+  const out = {
+    ...(opts.ca !== undefined ? { ca: opts.ca } : undefined),
+    ...(opts.net as Record<string, unknown>),
+    ...(isSecure ? opts.tls : undefined),
+    ...passThrough(opts),
+    method: 'GET',
+    headers,
+    timeout: opts.handshakeTimeout,
+    defaultPort,
+    host: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
+    port: url.port ? Number(url.port) : defaultPort,
+    path: url.pathname + url.search,
+  } as https.RequestOptions & Record<string, unknown>;
+  if (url.username || url.password) out.auth = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+  if (isIpc) {
+    // ws+unix:///path/to.sock:/request/path — the socket path, then the request path.
+    const i = (out.path as string).indexOf(':');
+    out.socketPath = i === -1 ? (out.path as string) : (out.path as string).slice(0, i);
+    out.path = i === -1 ? '' : (out.path as string).slice(i + 1);
+  }
+  const proxy = isIpc ? null : resolveProxy(opts.proxy as ProxySetting, url);
+  if (proxy) {
+    out.createConnection = proxyConnection(proxy, isSecure, opts.handshakeTimeout) as never;
+    delete out.agent;
+  } else if (!out.createConnection) {
+    out.createConnection = (isSecure ? tlsConnect : netConnect) as never;
+  }
   return out;
 }
 
-function abortHandshake(ws: WebSocket, req: ClientRequest, message: string, code: string): void {
+/** Node request options the user may pass through (agent, TLS, lookup, …); ours are excluded. */
+const OWN_OPTIONS = new Set([
+  'protocolVersion', 'headers', 'origin', 'handshakeTimeout', 'perMessageDeflate', 'followRedirects', 'maxRedirects',
+  'finishRequest', 'maxPayload', 'maxFragments', 'maxBufferedChunks', 'skipUTF8Validation', 'autoPong',
+  'allowSynchronousEvents', 'closeTimeout', 'generateMask', 'highWaterMark', 'protocol', 'host', 'path', 'port',
+  'hostname', 'socketPath', 'timeout', 'method', 'proxy', 'net', 'tls', 'protocols',
+]);
+function passThrough(opts: ClientOptions): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(opts)) if (!OWN_OPTIONS.has(k) && opts[k] !== undefined) out[k] = opts[k];
+  return out;
+}
+
+function netConnect(options: Record<string, any>): net.Socket {
+  return net.connect({ ...options, path: options.socketPath } as net.NetConnectOpts);
+}
+
+function tlsConnect(options: Record<string, any>): tls.TLSSocket {
+  return tls.connect({ ...options, ...tlsOptions(options), path: undefined } as tls.ConnectionOptions);
+}
+
+/**
+ * Give up on the handshake: abort the request, then report `message` (as `ws` does, on the
+ * next tick so that listeners added right after the call still hear it).
+ */
+export function abortHandshake(ws: WebSocket, req: ClientRequest, message: string, code: string): void {
   ws._readyState = ReadyState.CLOSING;
   const err = withCode(new Error(message), code);
-  ws._req = null;
+  if (ws._req === req) ws._req = null;
+  aborted.add(req);
   req.destroy();
-  req.socket?.destroy();
-  emitErrorAndClose(ws, err);
+  if (req.socket && !req.socket.destroyed) req.socket.destroy();
+  process.nextTick(emitErrorAndClose, ws, err);
 }
 
 function emitErrorAndClose(ws: WebSocket, err: Error): void {

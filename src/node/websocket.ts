@@ -14,7 +14,7 @@ import {
 } from './event-target.js';
 import { Port, emitDrainIfNeeded, type PortOwner } from './port.js';
 import type { ClientOptions } from './client.js';
-import { initAsClient } from './client.js';
+import { abortHandshake, initAsClient } from './client.js';
 import type { MessageCodec } from './codec.js';
 
 /**
@@ -497,14 +497,12 @@ for (const name of ['binaryType', 'bufferedAmount', 'extensions', 'isPaused', 'p
 }
 
 function abortConnecting(ws: WebSocket, message: string): void {
-  ws._readyState = ReadyState.CLOSING;
-  const err = new Error(message);
   const req = ws._req;
   if (req) {
-    ws._req = null;
-    req.destroy(err);
-    // The request's 'error'/'close' handlers in client.ts finish the close.
+    // client.ts aborts the request and emits 'error' then 'close', as `ws` does.
+    abortHandshake(ws, req, message, 'WS_ERR_CLOSED_BEFORE_CONNECT');
   } else {
+    ws._readyState = ReadyState.CLOSING;
     ws.emitClose();
   }
 }

@@ -1,15 +1,16 @@
 import { EventEmitter } from 'node:events';
 import http, { type IncomingMessage, type Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { HandshakeError, withCode } from '../errors.js';
 import { DEFAULTS } from '../options.js';
 import { buildUpgradeResponse, validateUpgradeRequest, type UpgradeRequest } from '../protocol/handshake.js';
+import { createUpgradeServer } from './upgrade-server.js';
 import { WebSocket, kWebSocket, type SocketSettings } from './websocket.js';
 
 /**
- * The `ws`-compatible WebSocketServer: accepts HTTP upgrades (from its own http.Server, a
+ * The `ws`-compatible WebSocketServer: accepts HTTP upgrades (from its own net.Server, a
  * given one, or `handleUpgrade` in noServer mode), runs the opening handshake (RFC 6455
  * §4.2), and hands each accepted socket to a server-role `WebSocket`.
  */
@@ -42,7 +43,7 @@ export interface ServerOptions extends SocketSettings {
   perMessageDeflate?: boolean | Record<string, unknown>;
   /**
    * ms — a client must finish its upgrade request within this time (hyperwire addition; `ws`
-   * has none). Applies to the http.Server we create and to an async `verifyClient`.
+   * has none). Applies to the server we create for `port` and to an async `verifyClient`.
    */
   handshakeTimeout?: number;
   /** Class used for accepted sockets (must extend WebSocket), as in `ws`. */
@@ -81,7 +82,7 @@ export class WebSocketServer extends EventEmitter {
   readonly options: ServerOptions & Required<Pick<ServerOptions, 'maxPayload' | 'clientTracking' | 'handshakeTimeout'>>;
   /** Every open connection, when `clientTracking` is on (the default). */
   clients!: Set<WebSocket>;
-  private _server: HttpServer | HttpsServer | null = null;
+  private _server: HttpServer | HttpsServer | NetServer | null = null;
   private removeServerListeners: (() => void) | null = null;
   private state = ServerState.Running;
   private shouldEmitClose = false;
@@ -114,20 +115,12 @@ export class WebSocketServer extends EventEmitter {
     if (opts.perMessageDeflate === true) opts.perMessageDeflate = {};
 
     if (hasPort) {
-      const server = http.createServer(
-        {
-          // A client that never finishes its upgrade request is cut off (slowloris).
-          headersTimeout: opts.handshakeTimeout,
-          requestTimeout: opts.handshakeTimeout,
-          connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(opts.handshakeTimeout / 2))),
-        },
-        (_req, res) => {
-          // RFC 6455 §4.2.2 / RFC 7231 §6.5.15: a plain request to a WebSocket-only server.
-          const body = http.STATUS_CODES[426]!;
-          res.writeHead(426, { 'Content-Length': body.length, 'Content-Type': 'text/plain' });
-          res.end(body);
-        },
-      );
+      // We own this server: accept upgrades on a bare net.Server (upgrade-server.ts) instead
+      // of an http.Server. Plain requests get 426; a client that never finishes its request
+      // head is answered 408 after handshakeTimeout (slowloris).
+      const server = createUpgradeServer((req, socket, head) => {
+        this.handleUpgrade(req, socket, head, (ws, request) => this.emit('connection', ws, request));
+      }, opts.handshakeTimeout);
       server.listen(opts.port, opts.host, opts.backlog, callback);
       this._server = server;
     } else if (opts.server) {

@@ -1,0 +1,93 @@
+import { IncomingMessage, STATUS_CODES } from 'node:http';
+import net from 'node:net';
+import { HandshakeError } from '../errors.js';
+import { MAX_HEAD_SIZE, findHeadEnd, parseRequestHead } from '../protocol/http1.js';
+
+/**
+ * The server `WebSocketServer({ port })` creates: a bare `net.Server` that reads each
+ * connection's HTTP request head itself and hands upgrade requests over as an
+ * `http.IncomingMessage`, exactly like an `http.Server`'s 'upgrade' event would — but without
+ * Node's general HTTP machinery per connection (parser, response objects, keep-alive
+ * bookkeeping), which is most of the cost of a handshake and part of each idle connection's
+ * memory. Plain HTTP requests get `426 Upgrade Required`, as `ws` answers them.
+ */
+
+export type UpgradeHandler = (req: IncomingMessage, socket: net.Socket, head: Buffer) => void;
+
+export function createUpgradeServer(onUpgrade: UpgradeHandler, handshakeTimeout: number): net.Server {
+  return net.createServer({ noDelay: true }, (socket) => readHead(socket, onUpgrade, handshakeTimeout));
+}
+
+function readHead(socket: net.Socket, onUpgrade: UpgradeHandler, handshakeTimeout: number): void {
+  let pending: Buffer | null = null;
+  const timer = setTimeout(() => respond(socket, 408), handshakeTimeout);
+  const onError = () => {
+    clearTimeout(timer);
+    socket.destroy();
+  };
+  const onData = (chunk: Buffer) => {
+    let buf = chunk;
+    let from = 0;
+    if (pending !== null) {
+      from = pending.length;
+      buf = Buffer.concat([pending, chunk]);
+    }
+    const end = findHeadEnd(buf, buf.length, from);
+    if (end === -1) {
+      if (buf.length > MAX_HEAD_SIZE) {
+        finish();
+        respond(socket, 431);
+        return;
+      }
+      pending = buf;
+      return;
+    }
+    finish();
+    if (end > MAX_HEAD_SIZE) return respond(socket, 431);
+    let head;
+    try {
+      head = parseRequestHead(buf.toString('latin1', 0, end));
+    } catch (err) {
+      return respond(socket, (err as HandshakeError).status, (err as HandshakeError).message);
+    }
+    const req = new IncomingMessage(socket);
+    req.method = head.method;
+    req.url = head.url;
+    req.httpVersionMajor = head.httpVersionMajor;
+    req.httpVersionMinor = head.httpVersionMinor;
+    req.httpVersion = `${head.httpVersionMajor}.${head.httpVersionMinor}`;
+    // Sets rawHeaders and the count Node's lazy `req.headers` getter folds them from.
+    (req as IncomingMessage & { _addHeaderLines(h: string[], n: number): void })._addHeaderLines(head.rawHeaders, head.rawHeaders.length);
+    req.complete = true;
+    // Like an http.Server: any request asking to upgrade goes to the upgrade handler (which
+    // answers 400 for a wrong protocol, as `ws` does); anything else is a plain request.
+    const connection = req.headers.connection;
+    if (req.headers.upgrade === undefined || typeof connection !== 'string' || !/(^|,)\s*upgrade\s*(,|$)/i.test(connection)) {
+      return respond(socket, 426);
+    }
+    // RFC 6455 §4.1: "The method of the request MUST be GET, and the HTTP version MUST be at least 1.1."
+    if (head.httpVersionMajor < 1 || (head.httpVersionMajor === 1 && head.httpVersionMinor < 1)) {
+      return respond(socket, 400, 'HTTP/1.1 or later is required');
+    }
+    onUpgrade(req, socket, buf.subarray(end));
+  };
+  const finish = () => {
+    clearTimeout(timer);
+    socket.removeListener('data', onData);
+    socket.removeListener('error', onError);
+    pending = null;
+  };
+  socket.on('data', onData);
+  socket.on('error', onError);
+}
+
+/** Answer with an HTTP status and close the connection. */
+function respond(socket: net.Socket, status: number, message?: string): void {
+  if (socket.destroyed) return;
+  const body = message ?? STATUS_CODES[status] ?? '';
+  socket.on('error', () => socket.destroy());
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+  socket.once('finish', () => socket.destroy());
+}

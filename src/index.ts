@@ -5,6 +5,7 @@
 import { WebSocket } from './node/websocket.js';
 import { WebSocketServer } from './node/server.js';
 import { createWebSocketStream } from './node/stream.js';
+import { PerMessageDeflate } from './node/deflate.js';
 import { formatExtensions, parseExtensions, parseSubprotocols } from './protocol/headers.js';
 
 /** `ws`'s `extension` helper module: Sec-WebSocket-Extensions parse/format. */
@@ -19,6 +20,7 @@ type WebSocketStatics = typeof WebSocket & {
   createWebSocketStream: typeof createWebSocketStream;
   extension: typeof extension;
   subprotocol: typeof subprotocol;
+  PerMessageDeflate: typeof PerMessageDeflate;
 };
 const statics = WebSocket as WebSocketStatics;
 statics.Server = WebSocketServer;
@@ -27,12 +29,15 @@ statics.WebSocketServer = WebSocketServer;
 statics.createWebSocketStream = createWebSocketStream;
 statics.extension = extension;
 statics.subprotocol = subprotocol;
+statics.PerMessageDeflate = PerMessageDeflate;
 
-export { WebSocket, WebSocketServer, createWebSocketStream };
+export { WebSocket, WebSocketServer, createWebSocketStream, PerMessageDeflate };
+export type { PerMessageDeflateOptions } from './node/deflate.js';
+export type { DeflateParams } from './protocol/permessage-deflate.js';
 export type { ServerOptions, VerifyClient, VerifyClientInfo } from './node/server.js';
 export type { ClientOptions } from './node/client.js';
 export type { BinaryType, Data, SendOptions } from './node/websocket.js';
 export { CloseEvent, ErrorEvent, Event, MessageEvent } from './node/event-target.js';
-export { HandshakeError, ProtocolError, StateError } from './errors.js';
+export { HandshakeError, NegotiationError, ProtocolError, StateError } from './errors.js';
 export { CloseCode, Opcode } from './protocol/constants.js';
 export default statics;

@@ -6,6 +6,8 @@ import { DEFAULTS } from '../options.js';
 import { ReadyState } from '../protocol/constants.js';
 import { generateKey, verifyUpgradeResponse } from '../protocol/handshake.js';
 import type { SocketSettings, WebSocket } from './websocket.js';
+import { acceptDeflateResponse, buildDeflateOffer, installDeflate } from './deflate-codec.js';
+import type { PerMessageDeflateOptions } from './deflate.js';
 
 /**
  * The client half of the opening handshake (RFC 6455 §4.1): dial, send the upgrade request,
@@ -17,7 +19,8 @@ export interface ClientOptions extends SocketSettings {
   headers?: Record<string, string | string[] | number>;
   origin?: string;
   handshakeTimeout?: number;
-  perMessageDeflate?: boolean | Record<string, unknown>;
+  /** permessage-deflate (RFC 7692), `ws`'s options; on by default on the client, as in `ws`. */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
   followRedirects?: boolean;
   maxRedirects?: number;
   agent?: http.Agent;
@@ -48,6 +51,7 @@ export function initAsClient(ws: WebSocket, address: string | URL, protocols: st
     skipUTF8Validation: false,
     followRedirects: false,
     maxRedirects: 10,
+    perMessageDeflate: true,
     ...options,
   };
   if (!PROTOCOL_VERSIONS.includes(opts.protocolVersion as number)) {
@@ -97,6 +101,9 @@ export function initAsClient(ws: WebSocket, address: string | URL, protocols: st
     Upgrade: 'websocket',
   };
   if (protocols.length > 0) headers['Sec-WebSocket-Protocol'] = protocols.join(',');
+  // ── permessage-deflate (RFC 7692 §5.1): offer it (`ws` default: on, bare client_max_window_bits). ──
+  const deflateOffer = buildDeflateOffer(opts.perMessageDeflate, opts.maxPayload ?? DEFAULTS.maxPayload);
+  if (deflateOffer !== null) headers['Sec-WebSocket-Extensions'] = deflateOffer.header;
   if (opts.origin) headers[opts.protocolVersion === 13 ? 'Origin' : 'Sec-WebSocket-Origin'] = opts.origin;
 
   const defaultPort = isSecure ? 443 : 80;
@@ -149,7 +156,18 @@ export function initAsClient(ws: WebSocket, address: string | URL, protocols: st
     }
     let selected: string;
     try {
-      selected = verifyUpgradeResponse(res.headers, key, protocols, false).protocol;
+      const checked = verifyUpgradeResponse(res.headers, key, protocols, deflateOffer !== null);
+      selected = checked.protocol;
+      // ── permessage-deflate: a response we cannot accept fails the connection (RFC 7692 §7.1). ──
+      if (deflateOffer !== null && Object.keys(checked.extensions).length > 0) {
+        let pmd;
+        try {
+          pmd = acceptDeflateResponse(deflateOffer, checked.extensions);
+        } catch (err) {
+          throw new HandshakeError('WS_ERR_HANDSHAKE_EXTENSIONS', 0, `Invalid Sec-WebSocket-Extensions header: ${(err as Error).message}`);
+        }
+        installDeflate(ws, pmd, opts.skipUTF8Validation);
+      }
     } catch (err) {
       socket.destroy();
       const e = err as HandshakeError;

@@ -62,7 +62,7 @@ export function parseFrames(buf: Buffer): { frames: RawFrame[]; rest: Buffer } {
 
 /** Collects frames from a socket; `next()` resolves with the next one. */
 export class FrameReader {
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
   private frames: RawFrame[] = [];
   private waiters: Array<(f: RawFrame | null) => void> = [];
   ended = false;

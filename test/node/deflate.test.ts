@@ -72,7 +72,7 @@ const CLIENT_OPTIONS: Array<Record<string, unknown>> = [
 test('interop: our server with the ws client, every combination of parameters', async () => {
   for (const so of SERVER_OPTIONS) {
     const { server, port } = await ourServer({ perMessageDeflate: so });
-    server.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data as Buffer, { binary: isBinary })));
+    server.on('connection', (ws) => ws.on('message', (data: Buffer, isBinary: boolean) => ws.send(data as Buffer, { binary: isBinary })));
     for (const co of CLIENT_OPTIONS) {
       const client = new WS(`ws://127.0.0.1:${port}`, { perMessageDeflate: co });
       const upgrade = once(client, 'upgrade');

@@ -47,6 +47,27 @@ export class HandshakeError extends Error {
   }
 }
 
+export type NegotiationErrorCode =
+  | 'WS_ERR_PMD_UNKNOWN_PARAM'
+  | 'WS_ERR_PMD_DUPLICATE_PARAM'
+  | 'WS_ERR_PMD_INVALID_PARAM'
+  | 'WS_ERR_PMD_UNEXPECTED_PARAM'
+  | 'WS_ERR_PMD_UNEXPECTED_EXTENSION'
+  | 'WS_ERR_PMD_INVALID_OPTION';
+
+/**
+ * An extension offer or response could not be accepted (RFC 7692 §7). The server refuses the
+ * handshake (400) and the client fails the connection; the message says which parameter.
+ */
+export class NegotiationError extends Error {
+  readonly code: NegotiationErrorCode;
+  constructor(code: NegotiationErrorCode, message: string) {
+    super(message);
+    this.name = 'NegotiationError';
+    this.code = code;
+  }
+}
+
 /** A method was called in a state that does not allow it (for example `send` while CONNECTING). */
 export class StateError extends Error {
   readonly code: string;

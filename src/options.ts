@@ -23,4 +23,36 @@ export const DEFAULTS = {
   highWaterMark: 16 * 1024,
   /** bytes — frames below this total are coalesced into one buffer before writing (one copy beats one syscall). */
   coalesceBelow: 16 * 1024,
+
+  // ─── permessage-deflate (RFC 7692) ───────────────────────────────────────────────────
+  /**
+   * bytes — `ws`'s default `threshold`: with no context takeover, messages below this go out
+   * uncompressed (MEASURED.md: 64-byte JSON barely shrinks without a shared window).
+   */
+  deflateThreshold: 1024,
+  /**
+   * count — `ws`'s default `concurrencyLimit`: zlib jobs in Node's threadpool at once, process
+   * wide. More fragments memory (node#8871, ws#1202) without making anything faster.
+   */
+  zlibConcurrency: 10,
+  /**
+   * bytes of input — at or below this a message with no context takeover is compressed with
+   * one synchronous zlib call (no threadpool hop, no zlib state kept). Measured on Node 20:
+   * 1 KiB JSON ≈ 45 µs sync vs ≈ 95 µs through a pooled async stream; 16 KiB ≈ 0.25 ms, the
+   * longest we let one message block the event loop.
+   */
+  syncDeflateBelow: 16 * 1024,
+  /**
+   * bytes of compressed input — at or below this an incoming message with no context
+   * takeover is inflated synchronously (1 KiB ≈ 13 µs sync vs ≈ 170 µs async). Kept small
+   * because output, not input, costs time: deflate expands at most ~1032×, so the worst case
+   * (a bomb cut off at maxPayload) is ~4 MiB of output, a few ms.
+   */
+  syncInflateBelow: 4 * 1024,
+  /**
+   * bytes — `broadcast()` compresses once, synchronously, for every receiver with no context
+   * takeover; above this the cost of blocking outweighs sharing and each socket compresses
+   * its own copy asynchronously.
+   */
+  syncBroadcastBelow: 1024 * 1024,
 } as const;

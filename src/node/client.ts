@@ -10,6 +10,8 @@ import { generateKey, verifyUpgradeResponse } from '../protocol/handshake.js';
 import type { ExtensionOffers } from '../protocol/headers.js';
 import { proxyConnection, resolveProxy, tlsOptions, type ProxySetting } from './proxy.js';
 import type { SocketSettings, WebSocket } from './websocket.js';
+import { acceptDeflateResponse, buildDeflateOffer, installDeflate } from './deflate-codec.js';
+import type { PerMessageDeflateOptions } from './deflate.js';
 
 /**
  * The client half of the opening handshake (RFC 6455 §4.1): dial (directly, through a CONNECT
@@ -32,7 +34,8 @@ export interface ClientOptions extends SocketSettings {
   origin?: string;
   /** ms — the whole opening handshake (also the CONNECT to a proxy) must finish in this time. */
   handshakeTimeout?: number;
-  perMessageDeflate?: boolean | Record<string, unknown>;
+  /** permessage-deflate (RFC 7692), `ws`'s options; on by default on the client, as in `ws`. */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
   followRedirects?: boolean;
   maxRedirects?: number;
   agent?: http.Agent;
@@ -77,10 +80,26 @@ export interface ClientExtensions {
   accept(ws: WebSocket, extensions: ExtensionOffers): void;
 }
 
-/** Set by the permessage-deflate module; null means "offer no extensions". */
-export let createClientExtensions: ((opts: ClientOptions) => ClientExtensions | null) | null = null;
-export function setClientExtensions(factory: typeof createClientExtensions): void {
-  createClientExtensions = factory;
+/**
+ * What this client offers in Sec-WebSocket-Extensions (permessage-deflate unless turned off,
+ * as in `ws`) and how it takes the server's answer: a response it cannot accept fails the
+ * connection (RFC 7692 §7.1).
+ */
+function clientExtensions(opts: ClientOptions): ClientExtensions | null {
+  const offer = buildDeflateOffer(opts.perMessageDeflate, opts.maxPayload ?? DEFAULTS.maxPayload);
+  if (offer === null) return null;
+  return {
+    offer: offer.header,
+    accept(ws, extensions) {
+      let pmd;
+      try {
+        pmd = acceptDeflateResponse(offer, extensions);
+      } catch (err) {
+        throw new HandshakeError('WS_ERR_HANDSHAKE_EXTENSIONS', 0, `Invalid Sec-WebSocket-Extensions header: ${(err as Error).message}`);
+      }
+      installDeflate(ws, pmd, opts.skipUTF8Validation);
+    },
+  };
 }
 
 const PROTOCOL_VERSIONS = [8, 13];
@@ -104,6 +123,7 @@ export function initAsClient(ws: WebSocket, address: string | URL, protocols: st
     skipUTF8Validation: false,
     followRedirects: false,
     maxRedirects: 10,
+    perMessageDeflate: true,
     ...options,
   };
   const state = redirectStates.get(ws) ?? { redirects: 0, originalIpc: false, originalSecure: false, originalHostOrSocketPath: '' };
@@ -153,7 +173,7 @@ export function initAsClient(ws: WebSocket, address: string | URL, protocols: st
   }
 
   const key = generateKey();
-  const extensions = createClientExtensions?.(opts) ?? null;
+  const extensions = clientExtensions(opts);
   const requestOptions = buildRequestOptions(url, opts, buildRequestHeaders(opts, key, protocols, extensions));
 
   let req: ClientRequest;

@@ -1,4 +1,3 @@
-import type { Protocol } from '../protocol/protocol.js';
 import type { SendCallback, WebSocket } from './websocket.js';
 
 /**
@@ -7,13 +6,18 @@ import type { SendCallback, WebSocket } from './websocket.js';
  * Node layer and keeps message order in both directions.
  */
 export interface MessageCodec {
-  /** True while a compressed message is still in zlib (later sends must queue behind it). */
+  /** True while sends are queued behind a compression still in zlib (later writes must queue too). */
   readonly busy: boolean;
-  /** Whether this outgoing payload should be compressed (threshold, negotiated state). */
-  shouldCompress(payload: Buffer, core: Protocol): boolean;
-  compressAndSend(ws: WebSocket, payload: Buffer, binary: boolean, fin: boolean, cb?: SendCallback): void;
-  /** Send uncompressed, but after anything already queued in the codec. */
-  enqueueRaw(ws: WebSocket, payload: Buffer, binary: boolean, fin: boolean, cb?: SendCallback): void;
+  /** True while an incoming message is in zlib: the core stays paused until it is delivered. */
+  readonly inflating: boolean;
+  /**
+   * Send a message or fragment, compressed or not as `compress`, the threshold and the
+   * negotiated state decide (for a fragmented message the first fragment decides, §6.1),
+   * after anything already queued.
+   */
+  send(ws: WebSocket, payload: Buffer, binary: boolean, fin: boolean, compress: boolean, cb?: SendCallback): void;
+  /** Run `action` (a Close frame, a pre-built broadcast frame) after every queued send. */
+  enqueue(action: () => void): void;
   /** Inflate an incoming RSV1 message (pausing the core meanwhile) and deliver it with `ws._deliver`. */
   decompressAndDeliver(ws: WebSocket, data: Buffer | Buffer[], isBinary: boolean): void;
   /** Release zlib state; called once when the connection closes. */

@@ -7,7 +7,12 @@ import { HandshakeError, withCode } from '../errors.js';
 import { DEFAULTS } from '../options.js';
 import { buildUpgradeResponse, validateUpgradeRequest, type UpgradeRequest } from '../protocol/handshake.js';
 import { createUpgradeServer } from './upgrade-server.js';
-import { WebSocket, kWebSocket, type SocketSettings } from './websocket.js';
+import { WebSocket, kWebSocket, toBuffer, type Data, type SocketSettings } from './websocket.js';
+import { acceptDeflateOffer, installDeflate, type DeflateCodec } from './deflate-codec.js';
+import { compressMessage } from './deflate.js';
+import { encodeFrame } from '../protocol/frame.js';
+import { Opcode } from '../protocol/constants.js';
+import type { PerMessageDeflateOptions } from './deflate.js';
 
 /**
  * The `ws`-compatible WebSocketServer: accepts HTTP upgrades (from its own net.Server, a
@@ -40,7 +45,8 @@ export interface ServerOptions extends SocketSettings {
   verifyClient?: VerifyClient;
   handleProtocols?: (protocols: Set<string>, req: IncomingMessage) => string | false;
   clientTracking?: boolean;
-  perMessageDeflate?: boolean | Record<string, unknown>;
+  /** permessage-deflate (RFC 7692), `ws`'s options; off by default on the server, as in `ws`. */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
   /**
    * ms — a client must finish its upgrade request within this time (hyperwire addition; `ws`
    * has none). Applies to the server we create for `port` and to an async `verifyClient`.
@@ -48,6 +54,15 @@ export interface ServerOptions extends SocketSettings {
   handshakeTimeout?: number;
   /** Class used for accepted sockets (must extend WebSocket), as in `ws`. */
   WebSocket?: typeof WebSocket;
+}
+
+export interface BroadcastOptions {
+  /** A client not to send to (typically the sender). */
+  except?: WebSocket;
+  /** Defaults to `typeof data !== 'string'`. */
+  binary?: boolean;
+  /** Allow permessage-deflate (default true; the threshold still applies). */
+  compress?: boolean;
 }
 
 type UpgradeCallback = (ws: WebSocket, req: IncomingMessage) => void;
@@ -184,6 +199,49 @@ export class WebSocketServer extends EventEmitter {
     else finish();
   }
 
+  /**
+   * Send one message to every OPEN tracked client (needs `clientTracking`), framing it once:
+   * every receiver of the uncompressed frame gets the same bytes, and with permessage-deflate
+   * every receiver that negotiated no context takeover with the same window gets one shared
+   * compressed frame — compressed once per message, not once per receiver (DESIGN §3).
+   * Receivers with context takeover compress their own copy. `except` skips a client (the
+   * sender). Returns the number of receivers. Issue 6 may refine this into the pub/sub fan-out.
+   */
+  broadcast(data: Data, options: BroadcastOptions = {}): number {
+    if (!this.clients) return 0;
+    const payload = toBuffer(data as Exclude<Data, Blob>);
+    const binary = options.binary ?? typeof data !== 'string';
+    const compress = options.compress ?? true;
+    const except = options.except;
+    const opcode = binary ? Opcode.Binary : Opcode.Text;
+    let plain: Buffer | null = null;
+    let shared: Map<string, Buffer> | null = null;
+    let count = 0;
+    for (const ws of this.clients) {
+      if (ws === except || ws.readyState !== WebSocket.OPEN) continue;
+      const codec = ws._codec as DeflateCodec | null;
+      const mode = codec === null ? 'raw' : codec.broadcastMode(payload.length, compress);
+      if (mode === 'own' || (mode !== 'raw' && payload.length > DEFAULTS.syncBroadcastBelow)) {
+        ws.send(payload, { binary, compress });
+      } else if (mode === 'raw') {
+        // RFC 6455 §5.1: server frames are unmasked, so the bytes are the same for everyone.
+        if (!ws._sendFrame((plain ??= encodeFrame(opcode, payload, true, false, null)))) continue;
+      } else {
+        shared ??= new Map();
+        let frame = shared.get(mode);
+        if (frame === undefined) {
+          const dir = codec!.pmd.directions;
+          // RFC 7692 §6.1: RSV1 on the (only) frame marks the compressed message.
+          frame = encodeFrame(opcode, compressMessage(payload, dir.sendWindowBits, codec!.pmd._options.zlibDeflateOptions), true, true, null);
+          shared.set(mode, frame);
+        }
+        if (!ws._sendFrame(frame)) continue;
+      }
+      count++;
+    }
+    return count;
+  }
+
   /** Whether `req` is for this server: by default, its path matches the `path` option. */
   shouldHandle(req: IncomingMessage): boolean {
     if (this.options.path) {
@@ -268,7 +326,24 @@ export class WebSocketServer extends EventEmitter {
         : request.protocols.values().next().value;
       if (protocol) ws._protocol = protocol;
     }
-    const lines = buildUpgradeResponse(request.key, protocol || undefined, undefined);
+    // ── permessage-deflate (RFC 7692 §5): answer the offer, install the codec. ──
+    let extensions: string | undefined;
+    if (this.options.perMessageDeflate) {
+      let accepted: ReturnType<typeof acceptDeflateOffer>;
+      try {
+        accepted = acceptDeflateOffer(this.options.perMessageDeflate, request.extensions, this.options.maxPayload);
+      } catch (err) {
+        // A malformed offer (unknown, duplicate or invalid parameter) refuses the handshake, as in `ws`.
+        this.refuse(req, socket, 400, 'Invalid or unacceptable Sec-WebSocket-Extensions header', undefined, (err as { code: string }).code);
+        return;
+      }
+      if (accepted !== null) {
+        extensions = accepted.header;
+        installDeflate(ws, accepted.pmd, this.options.skipUTF8Validation);
+      }
+    }
+    // ── end permessage-deflate ──
+    const lines = buildUpgradeResponse(request.key, protocol || undefined, extensions);
     this.emit('headers', lines, req);
     socket.write(lines.concat('\r\n').join('\r\n'));
     socket.removeListener('error', socketOnError);

@@ -259,11 +259,9 @@ export class WebSocket extends EventEmitter implements PortOwner, EventSource {
     }
     const payload = toBuffer(data as Exclude<Data, Blob>);
     const codec = this._codec;
-    if (codec !== null && (options?.compress ?? true) && codec.shouldCompress(payload, this._core!)) {
-      codec.compressAndSend(this, payload, binary, fin, cb);
-    } else if (codec !== null && codec.busy) {
-      // Earlier compressed messages are still in zlib; this one must not overtake them.
-      codec.enqueueRaw(this, payload, binary, fin, cb);
+    if (codec !== null) {
+      // permessage-deflate: the codec decides (threshold, `compress`, first fragment) and keeps order.
+      codec.send(this, payload, binary, fin, options?.compress ?? true, cb);
     } else {
       this._core!.send(payload, binary, fin, false);
       if (cb) this._port!.addCallback(cb);
@@ -363,8 +361,13 @@ export class WebSocket extends EventEmitter implements PortOwner, EventSource {
       throw withCode(new RangeError('The message must not be greater than 123 bytes'), 'WS_ERR_CLOSE_REASON_TOO_LONG');
     }
     this._readyState = ReadyState.CLOSING;
-    core.close(code, code === undefined ? EMPTY : reasonBuf);
-    if (core.closeReceived) this.endSocket();
+    const sendClose = () => {
+      core.close(code, code === undefined ? EMPTY : reasonBuf);
+      if (core.closeReceived) this.endSocket();
+    };
+    // permessage-deflate: the Close frame goes after messages still being compressed.
+    if (this._codec !== null) this._codec.enqueue(sendClose);
+    else sendClose();
     this.setCloseTimer();
   }
 
@@ -390,6 +393,8 @@ export class WebSocket extends EventEmitter implements PortOwner, EventSource {
   resume(): void {
     if (this._readyState === ReadyState.CONNECTING || this._readyState === ReadyState.CLOSED) return;
     this._paused = false;
+    // permessage-deflate: while a message inflates the codec holds the core; it resumes it.
+    if (this._codec?.inflating) return;
     this._core?.resume();
     if (!this._paused) this._socket?.resume();
   }
@@ -452,7 +457,7 @@ export class WebSocket extends EventEmitter implements PortOwner, EventSource {
       const core = this._core;
       core.pause();
       setImmediate(() => {
-        if (!this._paused) core.resume();
+        if (!this._paused && !this._codec?.inflating) core.resume();
       });
     }
     if (!isBinary) {
@@ -460,6 +465,24 @@ export class WebSocket extends EventEmitter implements PortOwner, EventSource {
       return;
     }
     this.emit('message', convertBinary(data, this._binaryType), true);
+  }
+
+  /**
+   * @internal Write an already-encoded frame — a broadcast's bytes, shared by every receiver
+   * (server frames are unmasked, §5.1) — after anything the codec still holds.
+   */
+  _sendFrame(frame: Buffer): boolean {
+    const core = this._core;
+    if (this._readyState !== ReadyState.OPEN || core === null || core.closeSent) return false;
+    const port = this._port!;
+    if (this._codec !== null && this._codec.busy) {
+      this._codec.enqueue(() => {
+        if (!core.closeSent) port.write(frame);
+      });
+    } else {
+      port.write(frame);
+    }
+    return true;
   }
 
   /** @internal */

@@ -13,3 +13,15 @@ export {
   type Headers,
   type UpgradeRequest,
 } from './handshake.js';
+export {
+  EXTENSION_NAME as PERMESSAGE_DEFLATE,
+  acceptOffer,
+  acceptResponse,
+  buildOffer,
+  directions,
+  formatParams,
+  normalizeParams,
+  type DeflateDirections,
+  type DeflateNegotiationOptions,
+  type DeflateParams,
+} from './permessage-deflate.js';

@@ -214,10 +214,18 @@ export function closed(ws: { once: Function }): Promise<[number, string]> {
 }
 
 /** Resolve with the error and the close code of a connection that must fail. */
-export async function failure(ws: { once: Function }): Promise<{ error: Error & { code?: string }; code: number }> {
+export async function failure(ws: { once: Function; readyState?: number }, ms = 10_000): Promise<{ error: Error & { code?: string }; code: number }> {
   const error = new Promise<Error>((resolve) => ws.once('error', resolve));
-  const [code] = await closed(ws);
-  return { error: await error, code };
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no failure within ${ms} ms`)), ms);
+  });
+  try {
+    const [code] = await Promise.race([closed(ws), timeout]);
+    return { error: await error, code };
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export interface RawRequest {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { WebSocket } from '../../src/index.js';
+import { WebSocket, type ClientOptions } from '../../src/index.js';
 import { acceptKey } from '../../src/protocol/handshake.js';
 import { encodeFrame } from '../../src/protocol/frame.js';
 import { closed, failure, startRawServer, type RawRequest } from '../helpers/peers.js';
@@ -17,7 +17,7 @@ function switching(req: RawRequest, extra: string[] = []): string {
 }
 
 describe('handshake failures (§4.1: "the client MUST _Fail the WebSocket Connection_")', () => {
-  const cases: [string, (req: RawRequest) => string, string[], string][] = [
+  const cases: [string, (req: RawRequest) => string, string[], string, ClientOptions?][] = [
     ['a wrong Sec-WebSocket-Accept', (r) => switching(r).replace(acceptKey(r.key), acceptKey('AAAAAAAAAAAAAAAAAAAAAA==')), [], 'Invalid Sec-WebSocket-Accept header'],
     ['a missing Sec-WebSocket-Accept', (r) => switching(r).replace(/Sec-WebSocket-Accept: .*\r\n/, ''), [], 'Invalid Sec-WebSocket-Accept header'],
     ['a subprotocol when none was offered', (r) => switching(r, ['Sec-WebSocket-Protocol: chat']), [], 'Server sent a subprotocol but none was requested'],
@@ -28,13 +28,20 @@ describe('handshake failures (§4.1: "the client MUST _Fail the WebSocket Connec
       (r) => switching(r, ['Sec-WebSocket-Extensions: permessage-deflate']),
       [],
       'Server sent a Sec-WebSocket-Extensions header but no extension was requested',
+      { perMessageDeflate: false },
+    ],
+    [
+      'an extension other than the one offered',
+      (r) => switching(r, ['Sec-WebSocket-Extensions: x-unknown']),
+      [],
+      'Invalid Sec-WebSocket-Extensions header: Server indicated an extension that was not requested',
     ],
   ];
-  for (const [name, response, protocols, message] of cases) {
+  for (const [name, response, protocols, message, options] of cases) {
     it(`fails on ${name}`, async () => {
       const server = await startRawServer((socket, req) => socket.write(response(req)));
       try {
-        const ws = new WebSocket(server.url, protocols);
+        const ws = new WebSocket(server.url, protocols, options);
         const { error, code } = await failure(ws);
         assert.equal(error.message, message);
         assert.equal(code, 1006);

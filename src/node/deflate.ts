@@ -1,0 +1,434 @@
+import zlib from 'node:zlib';
+import { kMaxLength } from 'node:buffer';
+import { NegotiationError, ProtocolError } from '../errors.js';
+import { DEFAULTS } from '../options.js';
+import { CloseCode } from '../protocol/constants.js';
+import type { ExtensionOffers } from '../protocol/headers.js';
+import {
+  EXTENSION_NAME,
+  acceptOffer,
+  acceptResponse,
+  buildOffer,
+  directions,
+  normalizeParams,
+  type DeflateDirections,
+  type DeflateNegotiationOptions,
+  type DeflateParams,
+} from '../protocol/permessage-deflate.js';
+
+/**
+ * permessage-deflate's zlib half (RFC 7692 §7.2), `ws`-compatible as `PerMessageDeflate`.
+ *
+ * Two ways to hold compression state, chosen per direction by what was negotiated:
+ *
+ * - dedicated: with context takeover, the window must survive between messages, so the
+ *   connection owns a zlib stream (created on first use; ~85 KiB or more each, MEASURED.md).
+ * - shared: with no context takeover, nothing survives a message, so nothing is kept. Small
+ *   messages go through one synchronous zlib call (Node's `*Sync` functions create and free
+ *   their handle in the call: no threadpool hop, no state afterwards); large ones through a
+ *   stream that is closed when the message ends. An idle connection holds no zlib memory.
+ *
+ * Asynchronous work goes through one process-wide limiter (`concurrencyLimit`, as `ws`):
+ * it is the threadpool, not the connection, that fragments memory (node#8871, ws#1202).
+ */
+
+/** RFC 7692 §7.2.2: "Append 4 octets of 0x00 0x00 0xff 0xff to the tail end of the payload". */
+const TRAILER = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+const EMPTY = Buffer.alloc(0);
+
+export type ZlibOptions = zlib.ZlibOptions;
+
+export interface PerMessageDeflateOptions extends DeflateNegotiationOptions {
+  /** bytes; see DEFAULTS.deflateThreshold. Applies only with no context takeover, as in `ws`. */
+  threshold?: number;
+  /** count; see DEFAULTS.zlibConcurrency. Process-wide: the first instance sets it, as in `ws`. */
+  concurrencyLimit?: number;
+  zlibDeflateOptions?: ZlibOptions;
+  zlibInflateOptions?: ZlibOptions;
+  /** `ws` ≥ 8 passes these in the options object; the positional arguments win when given. */
+  isServer?: boolean;
+  maxPayload?: number;
+}
+
+export type ZlibCallback = (err: Error | null, result?: Buffer) => void;
+
+// ─── Concurrency limiter ────────────────────────────────────────────────────────────────
+
+type Job = (done: () => void) => void;
+
+/** A FIFO of jobs, at most `concurrency` running. Each job calls `done` exactly once. */
+export class Limiter {
+  concurrency: number;
+  pending = 0;
+  private jobs: Job[] = [];
+  private head = 0;
+  constructor(concurrency: number) {
+    this.concurrency = concurrency > 0 ? concurrency : Infinity;
+  }
+  get queued(): number {
+    return this.jobs.length - this.head;
+  }
+  add(job: Job): void {
+    this.jobs.push(job);
+    this.run();
+  }
+  private run(): void {
+    while (this.pending < this.concurrency && this.head < this.jobs.length) {
+      const job = this.jobs[this.head++];
+      if (this.head > 1024 && this.head * 2 > this.jobs.length) {
+        this.jobs = this.jobs.slice(this.head);
+        this.head = 0;
+      }
+      this.pending++;
+      let called = false;
+      job(() => {
+        if (called) return;
+        called = true;
+        this.pending--;
+        this.run();
+      });
+    }
+  }
+}
+
+let zlibLimiter: Limiter | null = null;
+/** @internal For tests: the process-wide limiter. */
+export function getLimiter(): Limiter {
+  return (zlibLimiter ??= new Limiter(DEFAULTS.zlibConcurrency));
+}
+
+// ─── Errors ──────────────────────────────────────────────────────────────────────────────
+
+function tooBig(): ProtocolError {
+  // RFC 6455 §7.4.1: 1009 "a message that is too big for it to process".
+  return new ProtocolError('WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', CloseCode.MessageTooBig, 'Max payload size exceeded');
+}
+
+function inflateFailed(cause: Error): ProtocolError {
+  // `ws` closes with 1007 on a corrupt stream: the payload is not what the extension says.
+  const err = new ProtocolError('WS_ERR_INFLATE_FAILED', CloseCode.InvalidPayload, cause.message);
+  (err as Error).cause = cause;
+  return err;
+}
+
+function closedError(): Error {
+  return new Error('The deflate stream was closed while data was being processed');
+}
+
+// ─── Compress once (broadcast) ──────────────────────────────────────────────────────────
+
+/**
+ * Compress one whole message with no context (what every receiver that negotiated no
+ * context takeover expects), trailer stripped (§7.2.1) — the same bytes for all of them.
+ * Synchronous: used once per broadcast, its cost is shared by every receiver.
+ */
+export function compressMessage(payload: Buffer, windowBits: number, zlibDeflateOptions?: ZlibOptions): Buffer {
+  return deflateSync(payload, true, windowBits, zlibDeflateOptions);
+}
+
+function deflateSync(payload: Buffer, fin: boolean, windowBits: number, options: ZlibOptions | undefined): Buffer {
+  // Z_SYNC_FLUSH, not Z_FINISH: the message must end on a byte boundary with an empty stored
+  // block (`00 00 ff ff`) and without BFINAL, so the receiver's window can carry on (§7.2.1).
+  const out = zlib.deflateRawSync(payload, { ...options, windowBits, finishFlush: zlib.constants.Z_SYNC_FLUSH });
+  // §7.2.1: "Remove 4 octets (that are 0x00 0x00 0xff 0xff) from the tail end."
+  return fin ? out.subarray(0, out.length - 4) : out;
+}
+
+/**
+ * Zlib's raw deflate cannot use an 8-bit window (Node silently makes it 9, so its stream
+ * may reach back 512 bytes, past what a peer that asked for 8 keeps). Inflating with a
+ * larger window than the peer uses is always safe, so we read with at least 9.
+ */
+function inflateWindowBits(bits: number): number {
+  return bits < 9 ? 9 : bits;
+}
+
+// ─── PerMessageDeflate ─────────────────────────────────────────────────────────────────
+
+interface Pending {
+  done: () => void;
+  cb: ZlibCallback;
+  buffers: Buffer[];
+  total: number;
+  fin: boolean;
+  finished: boolean;
+}
+
+type Stream = zlib.DeflateRaw | zlib.InflateRaw;
+
+export class PerMessageDeflate {
+  static get extensionName(): string {
+    return EXTENSION_NAME;
+  }
+
+  /** The parameters in force after `accept()` (wire names, as `ws`'s `params`). */
+  params: DeflateParams | null = null;
+  readonly _options: PerMessageDeflateOptions;
+  readonly _isServer: boolean;
+  readonly _maxPayload: number;
+  readonly _threshold: number;
+  private dir: DeflateDirections | null = null;
+  private deflater: zlib.DeflateRaw | null = null;
+  private inflater: zlib.InflateRaw | null = null;
+  private deflating: Pending | null = null;
+  private inflating: Pending | null = null;
+  /** Inside a message whose earlier fragments went to `inflater` (the `ws`-style API only). */
+  private inflateMidMessage = false;
+  private closed = false;
+
+  constructor(options?: PerMessageDeflateOptions, isServer?: boolean, maxPayload?: number) {
+    this._options = options ?? {};
+    this._isServer = isServer ?? !!this._options.isServer;
+    this._maxPayload = (maxPayload ?? this._options.maxPayload ?? 0) | 0;
+    this._threshold = this._options.threshold ?? DEFAULTS.deflateThreshold;
+    zlibLimiter ??= new Limiter(this._options.concurrencyLimit ?? DEFAULTS.zlibConcurrency);
+  }
+
+  /** The client's offer (§5.1), as an object for `formatExtensions`. */
+  offer(): DeflateParams {
+    return buildOffer(this._options);
+  }
+
+  /**
+   * `ws`'s accept: the server passes the client's offers for this extension, the client the
+   * server's response; returns (and keeps) the parameters in force. Throws NegotiationError.
+   */
+  accept(configurations: Array<Record<string, Array<string | true>>>): DeflateParams {
+    let params: DeflateParams | null;
+    const header: ExtensionOffers = { [EXTENSION_NAME]: configurations };
+    if (this._isServer) {
+      params = acceptOffer(header, this._options);
+      if (params === null) throw new NegotiationError('WS_ERR_PMD_UNEXPECTED_PARAM', 'None of the extension offers can be accepted');
+    } else {
+      params = acceptResponse(header, this.offer(), this._options);
+    }
+    this.setParams(params);
+    return params;
+  }
+
+  /** @internal Install already-negotiated parameters. */
+  setParams(params: DeflateParams): void {
+    this.params = params;
+    this.dir = directions(params, this._isServer);
+  }
+
+  /** @internal What the parameters mean for this side. */
+  get directions(): DeflateDirections {
+    return this.dir ?? directions(this.params ?? {}, this._isServer);
+  }
+
+  /** Release zlib state; pending callbacks fail, limiter slots are returned (ws#1617). */
+  cleanup(): void {
+    this.closed = true;
+    const d = this.deflating;
+    const i = this.inflating;
+    this.deflating = this.inflating = null;
+    closeStream(this.deflater);
+    closeStream(this.inflater);
+    this.deflater = this.inflater = null;
+    if (d && !d.finished) {
+      d.finished = true;
+      d.done();
+      d.cb(closedError());
+    }
+    if (i && !i.finished) {
+      i.finished = true;
+      i.done();
+    }
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** True while a zlib job of ours is queued or running. */
+  get busy(): boolean {
+    return this.deflating !== null || this.inflating !== null;
+  }
+
+  // ─── Compress ────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Compress synchronously when the message needs no state (our side has no context
+   * takeover) and is small; null when it must go through `compress()`.
+   */
+  compressSync(data: Buffer, fin: boolean): Buffer | null {
+    const dir = this.directions;
+    if (!dir.sendNoContextTakeover || data.length > DEFAULTS.syncDeflateBelow || this.deflater !== null || this.closed) return null;
+    return deflateSync(data, fin, dir.sendWindowBits, this._options.zlibDeflateOptions);
+  }
+
+  /** Compress a message or fragment; `cb(err, bytes)` (trailer stripped when `fin`, §7.2.1). */
+  compress(data: Buffer, fin: boolean, cb: ZlibCallback): void {
+    const sync = this.compressSync(data, fin);
+    if (sync !== null) {
+      cb(null, sync);
+      return;
+    }
+    getLimiter().add((done) => {
+      if (this.closed) {
+        done();
+        cb(closedError());
+        return;
+      }
+      const dir = this.directions;
+      let stream = this.deflater;
+      if (stream === null) {
+        stream = this.deflater = zlib.createDeflateRaw({ ...this._options.zlibDeflateOptions, windowBits: dir.sendWindowBits });
+        stream.on('data', (chunk: Buffer) => {
+          const p = this.deflating;
+          if (p) {
+            p.buffers.push(chunk);
+            p.total += chunk.length;
+          }
+        });
+        stream.on('error', (err: Error) => this.deflateError(err));
+      }
+      const p: Pending = { done, cb, buffers: [], total: 0, fin, finished: false };
+      this.deflating = p;
+      stream.write(data);
+      stream.flush(zlib.constants.Z_SYNC_FLUSH, () => {
+        if (p.finished) return;
+        p.finished = true;
+        this.deflating = null;
+        let out = p.buffers.length === 1 ? p.buffers[0] : Buffer.concat(p.buffers, p.total);
+        if (fin) {
+          out = out.subarray(0, out.length - 4);
+          // §7.1.1: with no context takeover in our direction, nothing may carry over; in
+          // shared mode nothing is even kept.
+          if (dir.sendNoContextTakeover) {
+            closeStream(this.deflater);
+            this.deflater = null;
+          }
+        }
+        done();
+        cb(null, out);
+      });
+    });
+  }
+
+  private deflateError(err: Error): void {
+    this.deflater = null;
+    const p = this.deflating;
+    this.deflating = null;
+    if (p && !p.finished) {
+      p.finished = true;
+      p.done();
+      p.cb(err);
+    }
+  }
+
+  // ─── Decompress ──────────────────────────────────────────────────────────────────────
+
+  /**
+   * Inflate a whole message synchronously when it needs no state (the peer has no context
+   * takeover) and is small. Returns the bytes, a ProtocolError (1009 past maxPayload, 1007 on
+   * a corrupt stream), or null when it must go through `decompress()`.
+   */
+  decompressSync(data: Buffer | Buffer[]): Buffer | ProtocolError | null {
+    const dir = this.directions;
+    if (!dir.recvNoContextTakeover || this.inflateMidMessage || this.inflater !== null || this.closed) return null;
+    const chunks = Array.isArray(data) ? data : [data];
+    let length = 4;
+    for (let i = 0; i < chunks.length; i++) length += chunks[i].length;
+    if (length > DEFAULTS.syncInflateBelow) return null;
+    const input = Buffer.concat([...chunks, TRAILER], length);
+    try {
+      // maxOutputLength makes zlib stop after the output chunk that passes the limit.
+      return zlib.inflateRawSync(input, {
+        ...this._options.zlibInflateOptions,
+        windowBits: 15,
+        finishFlush: zlib.constants.Z_SYNC_FLUSH,
+        maxOutputLength: this._maxPayload > 0 ? this._maxPayload : kMaxLength,
+      });
+    } catch (err) {
+      return (err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' ? tooBig() : inflateFailed(err as Error);
+    }
+  }
+
+  /**
+   * Inflate a message (or, `ws`-style, one fragment: `fin` false keeps the stream for the
+   * next). `cb(err)` gets a ProtocolError (1009/1007) on failure; output stops growing
+   * within one zlib chunk of `maxPayload`.
+   */
+  decompress(data: Buffer | Buffer[], fin: boolean, cb: ZlibCallback): void {
+    if (fin) {
+      const sync = this.decompressSync(data);
+      if (sync !== null) {
+        if (sync instanceof ProtocolError) cb(sync);
+        else cb(null, sync);
+        return;
+      }
+    }
+    this.inflateMidMessage = !fin;
+    getLimiter().add((done) => {
+      if (this.closed) {
+        done();
+        return;
+      }
+      const dir = this.directions;
+      let stream = this.inflater;
+      if (stream === null) {
+        stream = this.inflater = zlib.createInflateRaw({
+          ...this._options.zlibInflateOptions,
+          windowBits: inflateWindowBits(dir.recvWindowBits),
+        });
+        const s = stream;
+        s.on('data', (chunk: Buffer) => this.inflateData(s, chunk));
+        s.on('error', (err: Error) => this.inflateEnd(s, inflateFailed(err)));
+      }
+      const p: Pending = { done, cb, buffers: [], total: 0, fin, finished: false };
+      this.inflating = p;
+      const s = stream;
+      if (Array.isArray(data)) for (const chunk of data) s.write(chunk);
+      else s.write(data);
+      if (fin) s.write(TRAILER);
+      s.flush(() => this.inflateEnd(s, null));
+    });
+  }
+
+  private inflateData(stream: zlib.InflateRaw, chunk: Buffer): void {
+    const p = this.inflating;
+    if (p === null || stream !== this.inflater) return;
+    p.total += chunk.length;
+    if (this._maxPayload > 0 && p.total > this._maxPayload) {
+      // A bomb: stop zlib now (a destroyed stream processes no further chunk) and fail.
+      this.inflateEnd(stream, tooBig());
+      return;
+    }
+    p.buffers.push(chunk);
+  }
+
+  private inflateEnd(stream: zlib.InflateRaw, err: ProtocolError | null): void {
+    const p = this.inflating;
+    if (p === null || p.finished || stream !== this.inflater) return;
+    p.finished = true;
+    this.inflating = null;
+    const dir = this.directions;
+    // On error, or when the peer ended its stream with BFINAL, the stream is done for; in
+    // shared mode it is dropped after every message.
+    if (err || stream.readableEnded || (p.fin && dir.recvNoContextTakeover)) {
+      closeStream(stream);
+      this.inflater = null;
+    }
+    if (p.fin) this.inflateMidMessage = false;
+    p.done();
+    if (err) {
+      p.cb(err);
+      return;
+    }
+    p.cb(null, p.total === 0 ? EMPTY : p.buffers.length === 1 ? p.buffers[0] : Buffer.concat(p.buffers, p.total));
+  }
+}
+
+function closeStream(stream: Stream | null): void {
+  if (stream === null) return;
+  stream.removeAllListeners('data');
+  // Node defers freeing the native handle until a write in the threadpool returns.
+  stream.on('error', noop);
+  stream.close();
+}
+
+function noop(): void {}
+
+export { EXTENSION_NAME, normalizeParams };

@@ -15,14 +15,59 @@ import { MAX_HEAD_SIZE, findHeadEnd, parseRequestHead } from '../protocol/http1.
 export type UpgradeHandler = (req: IncomingMessage, socket: net.Socket, head: Buffer) => void;
 
 export function createUpgradeServer(onUpgrade: UpgradeHandler, handshakeTimeout: number): net.Server {
-  return net.createServer({ noDelay: true }, (socket) => readHead(socket, onUpgrade, handshakeTimeout));
+  const deadlines = new HandshakeDeadlines(handshakeTimeout);
+  const server = net.createServer({ noDelay: true }, (socket) => readHead(socket, onUpgrade, deadlines));
+  server.on('close', () => deadlines.stop());
+  return server;
 }
 
-function readHead(socket: net.Socket, onUpgrade: UpgradeHandler, handshakeTimeout: number): void {
+/**
+ * Sockets still sending their request head, with when they started. One sweep timer (running
+ * only while some are pending) answers the slow ones 408, instead of a timer per connection.
+ */
+class HandshakeDeadlines {
+  private readonly pending = new Map<net.Socket, number>();
+  private timer: NodeJS.Timeout | null = null;
+  constructor(private readonly timeout: number) {}
+
+  add(socket: net.Socket): void {
+    this.pending.set(socket, Date.now());
+    if (this.timer === null) {
+      this.timer = setInterval(() => this.sweep(), Math.max(20, Math.min(1000, this.timeout / 4)));
+      this.timer.unref();
+    }
+  }
+
+  delete(socket: net.Socket): void {
+    this.pending.delete(socket);
+  }
+
+  private sweep(): void {
+    const expired = Date.now() - this.timeout;
+    for (const [socket, started] of this.pending) {
+      // Insertion order is arrival order: the first one still in time ends the sweep.
+      if (started > expired) break;
+      this.pending.delete(socket);
+      socket.emit('handshakeTimeout');
+    }
+    if (this.pending.size === 0) this.stop();
+  }
+
+  stop(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+  }
+}
+
+function readHead(socket: net.Socket, onUpgrade: UpgradeHandler, deadlines: HandshakeDeadlines): void {
   let pending: Buffer | null = null;
-  const timer = setTimeout(() => respond(socket, 408), handshakeTimeout);
+  deadlines.add(socket);
+  const onTimeout = () => {
+    finish();
+    respond(socket, 408);
+  };
   const onError = () => {
-    clearTimeout(timer);
+    finish();
     socket.destroy();
   };
   const onData = (chunk: Buffer) => {
@@ -71,14 +116,19 @@ function readHead(socket: net.Socket, onUpgrade: UpgradeHandler, handshakeTimeou
     }
     onUpgrade(req, socket, buf.subarray(end));
   };
+  const onClose = () => finish();
   const finish = () => {
-    clearTimeout(timer);
+    deadlines.delete(socket);
     socket.removeListener('data', onData);
     socket.removeListener('error', onError);
+    socket.removeListener('close', onClose);
+    socket.removeListener('handshakeTimeout', onTimeout);
     pending = null;
   };
   socket.on('data', onData);
   socket.on('error', onError);
+  socket.on('close', onClose);
+  socket.on('handshakeTimeout', onTimeout);
 }
 
 /** Answer with an HTTP status and close the connection. */

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import { HandshakeError } from '../errors.js';
 import { GUID } from './constants.js';
 import { parseExtensions, parseSubprotocols, type ExtensionOffers } from './headers.js';
@@ -8,14 +8,18 @@ import { parseExtensions, parseSubprotocols, type ExtensionOffers } from './head
  * lines out. The Node layer does the HTTP plumbing.
  */
 
+// One-shot hashing (Node ≥ 20.12) is ~2.5× cheaper than a Hash object per handshake.
+const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'base64') => string }).hash;
+
 /** §4.2.2: base64(SHA-1(key + GUID)). */
 export function acceptKey(key: string): string {
-  return createHash('sha1').update(key + GUID).digest('base64');
+  if (oneShot !== undefined) return oneShot('sha1', key + GUID, 'base64');
+  return crypto.createHash('sha1').update(key + GUID).digest('base64');
 }
 
 /** §4.1: a random 16-byte nonce, base64-encoded (what a client sends as Sec-WebSocket-Key). */
 export function generateKey(): string {
-  return randomBytes(16).toString('base64');
+  return crypto.randomBytes(16).toString('base64');
 }
 
 /** §4.2.1 item 5: "a base64-encoded value that, when decoded, is 16 bytes in length". */

@@ -7,6 +7,7 @@ import { HandshakeError, ProtocolError } from '../src/errors.js';
 import { Protocol, type ProtocolHandler, type Role } from '../src/protocol/protocol.js';
 import { validateUpgradeRequest } from '../src/protocol/handshake.js';
 import { formatExtensions, parseExtensions, parseSubprotocols } from '../src/protocol/headers.js';
+import { findHeadEnd, parseRequestHead } from '../src/protocol/http1.js';
 
 /** Close codes the core may fail a connection with (documented in docs/architecture.md). */
 export const DOCUMENTED_CLOSE_CODES = new Set([1002, 1007, 1008, 1009, 1011]);
@@ -150,6 +151,36 @@ export function headerParsersAreTotal() {
   });
 }
 
+/** The HTTP head parser returns a head or throws HandshakeError 400, for any bytes; findHeadEnd agrees with it. */
+export function requestHeadParserIsTotal() {
+  const line = fc.oneof(
+    fc.string({ maxLength: 30 }),
+    fc.constantFrom('Host: x', 'Upgrade: websocket', 'Connection: Upgrade', ' folded', 'Bad Name: v', 'X:', 'X: \u0001'),
+  );
+  return fc.property(
+    fc.oneof(fc.constant('GET / HTTP/1.1'), fc.constant('GET /a?b HTTP/1.0'), fc.string({ maxLength: 30 })),
+    fc.array(line, { maxLength: 6 }),
+    fc.constantFrom('\r\n', '\n'),
+    (requestLine, lines, eol) => {
+      const text = [requestLine, ...lines].join(eol) + eol + eol;
+      const bytes = Buffer.from(text, 'latin1');
+      const end = findHeadEnd(bytes, bytes.length);
+      if (end === -1) throw new Error('findHeadEnd missed the blank line');
+      try {
+        parseRequestHead(bytes.toString('latin1', 0, end));
+      } catch (err) {
+        if (!(err instanceof HandshakeError) || err.status !== 400) throw err;
+      }
+    },
+  );
+}
+
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const PROPERTIES: Record<string, () => fc.IProperty<any>> = { parserNeverThrows, encodeDecodeIdentity, handshakeValidatorIsTotal, headerParsersAreTotal };
+export const PROPERTIES: Record<string, () => fc.IProperty<any>> = {
+  parserNeverThrows,
+  encodeDecodeIdentity,
+  handshakeValidatorIsTotal,
+  headerParsersAreTotal,
+  requestHeadParserIsTotal,
+};
 export { ProtocolError };

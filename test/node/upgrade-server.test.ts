@@ -1,0 +1,69 @@
+/**
+ * The bare net.Server behind `new WebSocketServer({ port })`: it must look like an
+ * http.Server to clients and to user code.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import http from 'node:http';
+import WS from 'ws';
+import type { WebSocket } from '../../src/index.js';
+import { next, rawRequest, startServer } from '../helpers/loopback.js';
+
+const upgrade = (extra = '') =>
+  `GET /path?q=1 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: keep-alive, Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`;
+
+describe('WebSocketServer({ port }) on its own net.Server', () => {
+  it('gives user code a real http.IncomingMessage with Node-folded headers', async () => {
+    const server = await startServer();
+    const c = new WS(`${server.url}/path?q=1`, { headers: { 'X-Dup': ['a', 'b'], Cookie: 'k=v' } });
+    const [[, req]] = await Promise.all([next<[WebSocket, http.IncomingMessage]>(server.wss, 'connection'), next(c, 'open')]);
+    assert.ok(req instanceof http.IncomingMessage);
+    assert.equal(req.method, 'GET');
+    assert.equal(req.url, '/path?q=1');
+    assert.equal(req.httpVersion, '1.1');
+    assert.equal(req.headers['x-dup'], 'a, b');
+    assert.equal(req.headers.cookie, 'k=v');
+    assert.equal(req.socket.remoteAddress, '127.0.0.1');
+    c.close();
+    await server.close();
+  });
+
+  it('reads a request head that arrives one byte at a time, and frames sent right behind it', async () => {
+    const server = await startServer();
+    const got = next<[WebSocket]>(server.wss, 'connection').then(([ws]) => next<[Buffer]>(ws, 'message'));
+    const socket = net.connect(server.port, '127.0.0.1');
+    await next(socket, 'connect');
+    socket.on('data', () => {});
+    const bytes = Buffer.concat([Buffer.from(upgrade()), Buffer.from([0x81, 0x82, 1, 2, 3, 4, 'h'.charCodeAt(0) ^ 1, 'i'.charCodeAt(0) ^ 2])]);
+    for (const b of bytes) {
+      socket.write(Buffer.from([b]));
+      await new Promise((r) => setImmediate(r));
+    }
+    assert.equal(String((await got)[0]), 'hi');
+    socket.destroy();
+    await server.close();
+  });
+
+  it('answers a plain HTTP request with 426, an oversized head with 431, a malformed one with 400', async () => {
+    const server = await startServer();
+    assert.match(await rawRequest(server.port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n'), /^HTTP\/1.1 426 /);
+    assert.match(await rawRequest(server.port, `GET / HTTP/1.1\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`), /^HTTP\/1.1 431 /);
+    assert.match(await rawRequest(server.port, 'GET / HTTP/1.1\r\nBad Header: x\r\n\r\n'), /^HTTP\/1.1 400 /);
+    assert.match(await rawRequest(server.port, upgrade().replace('HTTP/1.1', 'HTTP/1.0')), /^HTTP\/1.1 400 /);
+    await server.close();
+  });
+
+  it('answers 408 to a client that stops half-way through its head, and keeps serving others', async () => {
+    const server = await startServer({ handshakeTimeout: 150 });
+    server.wss.on('connection', (ws) => ws.on('message', (d) => ws.send(d as Buffer)));
+    const slow = rawRequest(server.port, 'GET / HTTP/1.1\r\nHost: x\r\n');
+    const ok = new WS(server.url);
+    await next(ok, 'open');
+    ok.send('ping');
+    assert.equal(String((await next(ok, 'message'))[0]), 'ping');
+    assert.match(await slow, /^HTTP\/1.1 408 /);
+    ok.close();
+    await server.close();
+  });
+});

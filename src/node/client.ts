@@ -383,3 +383,15 @@ function emitErrorAndClose(ws: WebSocket, err: Error): void {
   ws.emitError(err);
   ws.emitClose();
 }
+
+/** `close()`/`terminate()` while CONNECTING: abort the handshake ('error', then 'close' 1006, as `ws`). */
+export function abortConnecting(ws: WebSocket, message: string): void {
+  const req = ws._req;
+  if (req) {
+    // client.ts aborts the request and emits 'error' then 'close', as `ws` does.
+    abortHandshake(ws, req, message, 'WS_ERR_CLOSED_BEFORE_CONNECT');
+  } else {
+    ws._readyState = ReadyState.CLOSING;
+    ws.emitClose();
+  }
+}

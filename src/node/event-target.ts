@@ -1,4 +1,3 @@
-import type { EventEmitter } from 'node:events';
 
 /**
  * The WHATWG event surface (`addEventListener`, `onmessage`, `Event`, `MessageEvent`,
@@ -58,7 +57,12 @@ export const kListener = Symbol('kListener');
 export const kOnAttribute = Symbol('kOnAttribute');
 
 /** What the wrapped emitter must expose for the event objects (closing-handshake state, binaryType). */
-export interface EventSource extends EventEmitter {
+export interface EventSource {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  listeners(type: string): Function[];
+  on(type: string, listener: (...args: any[]) => void): unknown;
+  once(type: string, listener: (...args: any[]) => void): unknown;
+  removeListener(type: string, listener: (...args: any[]) => void): unknown;
   readonly binaryType: string;
   /** True when both Close frames were exchanged (CloseEvent.wasClean). */
   readonly wasClean: boolean;

@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import http, { type IncomingMessage, type Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Server as NetServer } from 'node:net';
@@ -7,6 +6,7 @@ import { HandshakeError, withCode } from '../errors.js';
 import { DEFAULTS } from '../options.js';
 import { buildUpgradeResponse, validateUpgradeRequest, type UpgradeRequest } from '../protocol/handshake.js';
 import { createUpgradeServer } from './upgrade-server.js';
+import { typedEmitter, type WebSocketServerEventMap } from './events.js';
 import { WebSocket, kWebSocket, toBuffer, type Data, type SocketSettings } from './websocket.js';
 import { acceptDeflateOffer, installDeflate, type DeflateCodec } from './deflate-codec.js';
 import { compressMessage } from './deflate.js';
@@ -67,25 +67,7 @@ export interface BroadcastOptions {
 
 type UpgradeCallback = (ws: WebSocket, req: IncomingMessage) => void;
 
-/** Event name → listener arguments, for typed `on`/`once`/`off`. */
-export interface WebSocketServerEventMap {
-  connection: [socket: WebSocket, request: IncomingMessage];
-  error: [error: Error];
-  headers: [headers: string[], request: IncomingMessage];
-  listening: [];
-  close: [];
-  wsClientError: [error: Error & { code: string }, socket: Duplex, request: IncomingMessage];
-}
-type Listener<T, A extends unknown[]> = (this: T, ...args: A) => void;
-
-export interface WebSocketServer {
-  on<K extends keyof WebSocketServerEventMap>(event: K, listener: Listener<this, WebSocketServerEventMap[K]>): this;
-  on(event: string | symbol, listener: (this: this, ...args: any[]) => void): this;
-  once<K extends keyof WebSocketServerEventMap>(event: K, listener: Listener<this, WebSocketServerEventMap[K]>): this;
-  once(event: string | symbol, listener: (this: this, ...args: any[]) => void): this;
-  off<K extends keyof WebSocketServerEventMap>(event: K, listener: Listener<this, WebSocketServerEventMap[K]>): this;
-  off(event: string | symbol, listener: (this: this, ...args: any[]) => void): this;
-}
+export type { WebSocketServerEventMap };
 
 const enum ServerState {
   Running,
@@ -93,7 +75,7 @@ const enum ServerState {
   Closed,
 }
 
-export class WebSocketServer extends EventEmitter {
+export class WebSocketServer extends typedEmitter<WebSocketServerEventMap>() {
   readonly options: ServerOptions & Required<Pick<ServerOptions, 'maxPayload' | 'clientTracking' | 'handshakeTimeout'>>;
   /** Every open connection, when `clientTracking` is on (the default). */
   clients!: Set<WebSocket>;

@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import { ProtocolError, StateError, withCode } from '../errors.js';
@@ -12,9 +11,16 @@ import {
   setOnAttribute,
   type EventSource,
 } from './event-target.js';
-import { Port, emitDrainIfNeeded, type PortOwner } from './port.js';
+import { Port, type PortOwner } from './port.js';
+import { BINARY_TYPES, convertBinary, toBuffer, type BinaryType, type Data, type RawData } from './data.js';
+import { attachSocket } from './socket-events.js';
+import { typedEmitter, type WebSocketEventMap } from './events.js';
+
+export { convertBinary, toBuffer, type BinaryType, type Data, type RawData };
+export type { WebSocketEventMap } from './events.js';
+export { kWebSocket } from './socket-events.js';
 import type { ClientOptions } from './client.js';
-import { abortHandshake, initAsClient } from './client.js';
+import { abortConnecting, initAsClient } from './client.js';
 import type { MessageCodec } from './codec.js';
 
 /**
@@ -24,41 +30,9 @@ import type { MessageCodec } from './codec.js';
  * obtained (`client.ts` dials, `server.ts` accepts).
  */
 
-export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments' | 'blob';
-const BINARY_TYPES: readonly string[] = ['nodebuffer', 'arraybuffer', 'fragments', 'blob'];
 const STATE_NAMES = ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'] as const;
 
-export type Data = string | Buffer | ArrayBuffer | ArrayBufferView | readonly number[] | readonly Buffer[] | Blob;
-/** What a `message` event carries, by `binaryType` (`ws`'s RawData, plus Blob). */
-export type RawData = Buffer | ArrayBuffer | Buffer[] | Blob;
 
-/** Event name → listener arguments, for typed `on`/`once`/`off`. */
-export interface WebSocketEventMap {
-  open: [];
-  message: [data: RawData, isBinary: boolean];
-  close: [code: number, reason: Buffer];
-  error: [err: Error];
-  ping: [data: Buffer];
-  pong: [data: Buffer];
-  drain: [];
-  upgrade: [response: IncomingMessage];
-  'unexpected-response': [request: ClientRequest, response: IncomingMessage];
-  redirect: [url: string, request: ClientRequest];
-}
-type Listener<T, A extends unknown[]> = (this: T, ...args: A) => void;
-
-export interface WebSocket {
-  on<K extends keyof WebSocketEventMap>(event: K, listener: Listener<this, WebSocketEventMap[K]>): this;
-  on(event: string | symbol, listener: (this: this, ...args: any[]) => void): this;
-  once<K extends keyof WebSocketEventMap>(event: K, listener: Listener<this, WebSocketEventMap[K]>): this;
-  once(event: string | symbol, listener: (this: this, ...args: any[]) => void): this;
-  off<K extends keyof WebSocketEventMap>(event: K, listener: Listener<this, WebSocketEventMap[K]>): this;
-  off(event: string | symbol, listener: (this: this, ...args: any[]) => void): this;
-  addListener<K extends keyof WebSocketEventMap>(event: K, listener: Listener<this, WebSocketEventMap[K]>): this;
-  addListener(event: string | symbol, listener: (this: this, ...args: any[]) => void): this;
-  removeListener<K extends keyof WebSocketEventMap>(event: K, listener: Listener<this, WebSocketEventMap[K]>): this;
-  removeListener(event: string | symbol, listener: (this: this, ...args: any[]) => void): this;
-}
 export type SendCallback = (err?: Error | null) => void;
 
 export interface SendOptions {
@@ -84,11 +58,8 @@ export interface SocketSettings {
 }
 
 const EMPTY: Buffer = Buffer.alloc(0);
-export const kWebSocket = Symbol('hyperwire.websocket');
 
-type SocketWithWs = Duplex & { [kWebSocket]?: WebSocket };
-
-export class WebSocket extends EventEmitter implements PortOwner, EventSource {
+export class WebSocket extends typedEmitter<WebSocketEventMap>() implements PortOwner, EventSource {
   static readonly CONNECTING = ReadyState.CONNECTING;
   static readonly OPEN = ReadyState.OPEN;
   static readonly CLOSING = ReadyState.CLOSING;
@@ -214,17 +185,12 @@ export class WebSocket extends EventEmitter implements PortOwner, EventSource {
     this._closeTimeout = settings.closeTimeout ?? DEFAULTS.closeTimeout;
     this._allowSynchronousEvents = settings.allowSynchronousEvents ?? true;
     this._highWaterMark = settings.highWaterMark ?? DEFAULTS.highWaterMark;
-    (socket as SocketWithWs)[kWebSocket] = this;
 
     const net = socket as Duplex & { setTimeout?: (ms: number) => void; setNoDelay?: (on: boolean) => void };
     net.setTimeout?.(0);
     net.setNoDelay?.(true);
     if (head.length > 0) socket.unshift(head);
-    socket.on('close', socketOnClose);
-    socket.on('data', socketOnData);
-    socket.on('end', socketOnEnd);
-    socket.on('error', socketOnError);
-    socket.on('drain', socketOnDrain);
+    attachSocket(this, socket);
 
     this._readyState = ReadyState.OPEN;
     this.emit('open');
@@ -519,89 +485,6 @@ for (const name of ['binaryType', 'bufferedAmount', 'extensions', 'isPaused', 'p
   if (d) Object.defineProperty(WebSocket.prototype, name, { ...d, enumerable: true });
 }
 
-function abortConnecting(ws: WebSocket, message: string): void {
-  const req = ws._req;
-  if (req) {
-    // client.ts aborts the request and emits 'error' then 'close', as `ws` does.
-    abortHandshake(ws, req, message, 'WS_ERR_CLOSED_BEFORE_CONNECT');
-  } else {
-    ws._readyState = ReadyState.CLOSING;
-    ws.emitClose();
-  }
-}
 
-// ─── Socket listeners: shared functions, `this` is the socket (no closures per connection) ──
-
-function socketOnData(this: SocketWithWs, chunk: Buffer): void {
-  const ws = this[kWebSocket]!;
-  ws._core!.receive(chunk);
-  // Everything this chunk made us send (echoes, pongs, a Close) goes out now, in one write,
-  // without waiting for the shared flush tick. Other sockets written to meanwhile (a
-  // broadcast) are flushed by that tick.
-  ws._port?.flushIfPending();
-}
-
-function socketOnEnd(this: SocketWithWs): void {
-  const ws = this[kWebSocket]!;
-  ws._readyState = ReadyState.CLOSING;
-  ws.endSocket();
-}
-
-function socketOnClose(this: SocketWithWs): void {
-  const ws = this[kWebSocket]!;
-  this.removeListener('data', socketOnData);
-  this.removeListener('end', socketOnEnd);
-  this.removeListener('drain', socketOnDrain);
-  ws._port!.socket = null;
-  ws._port!.discard();
-  ws._readyState = ReadyState.CLOSING;
-  ws.emitClose();
-}
-
-function socketOnError(this: SocketWithWs): void {
-  const ws = this[kWebSocket];
-  // Socket errors (ECONNRESET, EPIPE) end the connection; the 'close' event reports 1006.
-  this.removeListener('error', socketOnError);
-  this.on('error', noop);
-  if (ws) ws._readyState = ReadyState.CLOSING;
-  this.destroy();
-}
-
-function socketOnDrain(this: SocketWithWs): void {
-  const ws = this[kWebSocket]!;
-  if (ws._port !== null && ws._port.needDrain) emitDrainIfNeeded(ws._port);
-}
-
-function noop(): void {}
-
-/** Turn `send()`'s accepted inputs into bytes. Views are wrapped, not copied. */
-export function toBuffer(data: Exclude<Data, Blob> | undefined | null): Buffer {
-  if (data === undefined || data === null) return EMPTY;
-  if (Buffer.isBuffer(data)) return data;
-  if (typeof data === 'string') return Buffer.from(data);
-  if (data instanceof ArrayBuffer) return Buffer.from(data);
-  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  // A message received with binaryType 'fragments' can be echoed as is.
-  if (Array.isArray(data) && data.length > 0 && Buffer.isBuffer(data[0])) return Buffer.concat(data as readonly Buffer[]);
-  if (typeof SharedArrayBuffer !== 'undefined' && (data as unknown) instanceof SharedArrayBuffer) return Buffer.from(data as unknown as ArrayBuffer);
-  return Buffer.from(data as readonly number[]);
-}
-
-/** Shape a binary message as `binaryType` asks. */
-export function convertBinary(data: Buffer | Buffer[], binaryType: BinaryType): Buffer | ArrayBuffer | Buffer[] | Blob {
-  switch (binaryType) {
-    case 'fragments':
-      return Array.isArray(data) ? data : [data];
-    case 'arraybuffer': {
-      const buf = Array.isArray(data) ? Buffer.concat(data) : data;
-      if (buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength) return buf.buffer as ArrayBuffer;
-      return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
-    }
-    case 'blob':
-      return new Blob((Array.isArray(data) ? data : [data]) as unknown as BlobPart[]);
-    default:
-      return Array.isArray(data) ? Buffer.concat(data) : data;
-  }
-}
 
 export type { IncomingMessage };

@@ -139,6 +139,18 @@ export function orView(view: DataView, start: number, end: number): number {
   return (acc | (acc >>> 8) | (acc >>> 16) | (acc >>> 24)) & 0xff;
 }
 
+const MASK_BYTES = Buffer.allocUnsafe(4);
+
+/**
+ * A masking key held as a little-endian int, as bytes seen from byte `offset` of the payload
+ * (§5.3: octet i uses key[i mod 4]). Returns a shared buffer: use it before the next call.
+ */
+export function maskBytes(key: number, offset: number): Buffer {
+  const r = (offset & 3) * 8;
+  MASK_BYTES.writeInt32LE(r === 0 ? key : (key >>> r) | (key << (32 - r)), 0);
+  return MASK_BYTES;
+}
+
 const maskPool = Buffer.allocUnsafe(8192);
 let maskPoolOffset = maskPool.length;
 

@@ -1,8 +1,10 @@
 import { ProtocolError, type ProtocolErrorCode } from '../errors.js';
 import { DEFAULTS } from '../options.js';
 import { ByteQueue } from './bytes.js';
-import { CloseCode, Opcode, isValidCloseCode } from './constants.js';
-import { applyMask, encodeFrame, encodeHeader, headerLength, orView, randomMask, unmaskView, writeHeader } from './frame.js';
+import { decodeCloseBody, encodeCloseBody } from './close.js';
+import { checkFrameHeader } from './frame-rules.js';
+import { CloseCode, Opcode } from './constants.js';
+import { applyMask, encodeFrame, encodeHeader, headerLength, maskBytes, orView, randomMask, unmaskView, writeHeader } from './frame.js';
 import { Utf8Validator, isValidUtf8 } from './utf8.js';
 
 /**
@@ -97,7 +99,6 @@ export class Protocol {
 
   // The frame being read.
   private fin = false;
-  private rsv1 = false;
   private opcode = 0;
   private masked = false;
   private payloadLength = 0;
@@ -224,39 +225,12 @@ export class Protocol {
     const rsv1 = (b0 & 0x40) !== 0;
     const opcode = b0 & 0x0f;
 
-    // RFC 6455 §5.2: "MUST be 0 unless an extension is negotiated that defines meanings for
-    // non-zero values." Only permessage-deflate (RSV1) is ever negotiated here.
-    if ((b0 & 0x30) !== 0) return this.fail('WS_ERR_UNEXPECTED_RSV_2_3', CloseCode.ProtocolError, 'RSV2 and RSV3 must be clear');
-
-    const isControl = (opcode & 0x08) !== 0;
-    if (isControl) {
-      if (opcode !== Opcode.Close && opcode !== Opcode.Ping && opcode !== Opcode.Pong) {
-        return this.fail('WS_ERR_INVALID_OPCODE', CloseCode.ProtocolError, `Invalid opcode ${opcode}`);
-      }
-      // §5.5: "All control frames MUST have a payload length of 125 bytes or less and MUST NOT be fragmented."
-      if (!fin) return this.fail('WS_ERR_EXPECTED_FIN', CloseCode.ProtocolError, 'FIN must be set on a control frame');
-      if (len7 > 125) {
-        return this.fail('WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH', CloseCode.ProtocolError, `Invalid payload length ${len7} for a control frame`);
-      }
-      // RFC 7692 §6.1: RSV1 is for data messages only.
-      if (rsv1) return this.fail('WS_ERR_UNEXPECTED_RSV_1', CloseCode.ProtocolError, 'RSV1 must be clear on a control frame');
-    } else if (opcode === Opcode.Continuation) {
-      // §5.4: a continuation frame only makes sense inside a fragmented message.
-      if (this.messageOpcode === 0) return this.fail('WS_ERR_INVALID_OPCODE', CloseCode.ProtocolError, 'Continuation frame without a message to continue');
-      // RFC 7692 §6.1: "the RSV1 bit ... is set only on the first frame of a message".
-      if (rsv1) return this.fail('WS_ERR_UNEXPECTED_RSV_1', CloseCode.ProtocolError, 'RSV1 must be clear on a continuation frame');
-    } else if (opcode === Opcode.Text || opcode === Opcode.Binary) {
-      // §5.4: fragments of one message "MUST NOT be interleaved" with another data message.
-      if (this.messageOpcode !== 0) return this.fail('WS_ERR_INVALID_OPCODE', CloseCode.ProtocolError, `Expected a continuation frame, got opcode ${opcode}`);
-      if (rsv1 && !this.perMessageDeflate) return this.fail('WS_ERR_UNEXPECTED_RSV_1', CloseCode.ProtocolError, 'RSV1 must be clear');
-    } else {
-      return this.fail('WS_ERR_INVALID_OPCODE', CloseCode.ProtocolError, `Invalid opcode ${opcode}`);
+    const violation = checkFrameHeader(b0, b1, this.messageOpcode, this.perMessageDeflate, this.role);
+    if (violation !== null) {
+      this.failWith(violation);
+      return false;
     }
-
-    // §5.1: "a server MUST NOT mask any frames"; a server "MUST close the connection upon
-    // receiving a frame that is not masked".
-    if (this.role === 'server' && !masked) return this.fail('WS_ERR_EXPECTED_MASK', CloseCode.ProtocolError, 'MASK must be set');
-    if (this.role === 'client' && masked) return this.fail('WS_ERR_UNEXPECTED_MASK', CloseCode.ProtocolError, 'MASK must be clear');
+    const isControl = (opcode & 0x08) !== 0;
 
     let length = len7;
     let q = p + 2;
@@ -292,7 +266,6 @@ export class Protocol {
     }
     this.queue.skip(hl);
     this.fin = fin;
-    this.rsv1 = rsv1;
     this.opcode = opcode;
     this.masked = masked;
     this.payloadLength = length;
@@ -412,25 +385,12 @@ export class Protocol {
   }
 
   private closeFrame(payload: Buffer): void {
-    let code: number = CloseCode.NoStatus;
-    let reason = EMPTY;
-    if (payload.length === 1) {
-      this.fail('WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH', CloseCode.ProtocolError, 'Invalid payload length 1 for a close frame');
+    const body = decodeCloseBody(payload, this.skipUTF8Validation);
+    if (body instanceof ProtocolError) {
+      this.failWith(body);
       return;
     }
-    if (payload.length >= 2) {
-      code = payload.readUInt16BE(0);
-      if (!isValidCloseCode(code)) {
-        this.fail('WS_ERR_INVALID_CLOSE_CODE', CloseCode.ProtocolError, `Invalid close code ${code}`);
-        return;
-      }
-      reason = payload.subarray(2);
-      // §5.5.1: the reason is UTF-8; §8.1 applies to it like any text.
-      if (!this.skipUTF8Validation && !isValidUtf8(reason)) {
-        this.fail('WS_ERR_INVALID_UTF8', CloseCode.InvalidPayload, 'Invalid UTF-8 sequence in close reason');
-        return;
-      }
-    }
+    const { code, reason } = body;
     this.closeReceived = true;
     this.closeCode = code;
     this.closeReason = reason;
@@ -504,15 +464,7 @@ export class Protocol {
   close(code?: number, reason: Buffer | string = EMPTY): boolean {
     if (this.closeSent) return false;
     this.closeSent = true;
-    let payload = EMPTY;
-    if (code !== undefined) {
-      const reasonLength = typeof reason === 'string' ? Buffer.byteLength(reason) : reason.length;
-      payload = Buffer.allocUnsafe(2 + reasonLength);
-      payload.writeUInt16BE(code, 0);
-      if (typeof reason === 'string') payload.write(reason, 2);
-      else payload.set(reason, 2);
-    }
-    this.writeFrame(Opcode.Close, payload, true, false);
+    this.writeFrame(Opcode.Close, encodeCloseBody(code, reason), true, false);
     return true;
   }
 
@@ -549,16 +501,4 @@ export class Protocol {
 
 /** Shared by every Protocol: header bytes that straddle chunks are gathered here, then parsed at once. */
 const HEADER_SCRATCH = Buffer.allocUnsafe(14);
-const MASK_BYTES = Buffer.allocUnsafe(4);
-
-/**
- * The masking key as bytes, as seen from byte `offset` of the payload (§5.3: octet i uses
- * key[i mod 4]). Returns a shared buffer: use it before the next call.
- */
-function maskBytes(key: number, offset: number): Buffer {
-  const r = (offset & 3) * 8;
-  MASK_BYTES.writeInt32LE(r === 0 ? key : (key >>> r) | (key << (32 - r)), 0);
-  return MASK_BYTES;
-}
-
 export { headerLength, writeHeader };

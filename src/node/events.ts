@@ -1,0 +1,57 @@
+import { EventEmitter } from 'node:events';
+import type { ClientRequest, IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { RawData } from './data.js';
+import type { WebSocket } from './websocket.js';
+
+/**
+ * Typed events: event name → listener arguments, and the `on`/`once`/`off` overloads that
+ * use them (what `@types/ws` gives `ws` users), shared by WebSocket and WebSocketServer.
+ */
+
+export interface WebSocketEventMap {
+  open: [];
+  message: [data: RawData, isBinary: boolean];
+  close: [code: number, reason: Buffer];
+  error: [err: Error];
+  ping: [data: Buffer];
+  pong: [data: Buffer];
+  drain: [];
+  upgrade: [response: IncomingMessage];
+  'unexpected-response': [request: ClientRequest, response: IncomingMessage];
+  redirect: [url: string, request: ClientRequest];
+}
+
+export interface WebSocketServerEventMap {
+  connection: [socket: WebSocket, request: IncomingMessage];
+  error: [error: Error];
+  headers: [headers: string[], request: IncomingMessage];
+  listening: [];
+  close: [];
+  wsClientError: [error: Error & { code: string }, socket: Duplex, request: IncomingMessage];
+}
+
+type Listener<T, A extends unknown[]> = (this: T, ...args: A) => void;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyListener<T> = (this: T, ...args: any[]) => void;
+
+/** EventEmitter's listener methods, with typed overloads for the events in `M`. */
+export interface TypedEvents<M extends { [K in keyof M]: unknown[] }> {
+  on<K extends keyof M>(event: K, listener: Listener<this, M[K]>): this;
+  on(event: string | symbol, listener: AnyListener<this>): this;
+  once<K extends keyof M>(event: K, listener: Listener<this, M[K]>): this;
+  once(event: string | symbol, listener: AnyListener<this>): this;
+  off<K extends keyof M>(event: K, listener: Listener<this, M[K]>): this;
+  off(event: string | symbol, listener: AnyListener<this>): this;
+  addListener<K extends keyof M>(event: K, listener: Listener<this, M[K]>): this;
+  addListener(event: string | symbol, listener: AnyListener<this>): this;
+  removeListener<K extends keyof M>(event: K, listener: Listener<this, M[K]>): this;
+  removeListener(event: string | symbol, listener: AnyListener<this>): this;
+}
+
+type TypedEmitter<M extends { [K in keyof M]: unknown[] }> = Omit<EventEmitter, keyof TypedEvents<M>> & TypedEvents<M>;
+
+/** `EventEmitter`, typed for the events in `M` (at run time it is EventEmitter itself). */
+export function typedEmitter<M extends { [K in keyof M]: unknown[] }>(): new () => TypedEmitter<M> {
+  return EventEmitter as unknown as new () => TypedEmitter<M>;
+}

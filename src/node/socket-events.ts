@@ -1,0 +1,66 @@
+import type { Duplex } from 'node:stream';
+import { ReadyState } from '../protocol/constants.js';
+import { emitDrainIfNeeded } from './port.js';
+import type { WebSocket } from './websocket.js';
+
+/**
+ * The socket side of a WebSocket: listeners shared by every connection (`this` is the
+ * socket, the WebSocket hangs off it), so a connection costs no closures.
+ */
+
+export const kWebSocket = Symbol('hyperwire.websocket');
+
+type SocketWithWs = Duplex & { [kWebSocket]?: WebSocket };
+
+/** Bind `socket` to `ws` and listen to it. */
+export function attachSocket(ws: WebSocket, socket: Duplex): void {
+  (socket as SocketWithWs)[kWebSocket] = ws;
+  socket.on('close', socketOnClose);
+  socket.on('data', socketOnData);
+  socket.on('end', socketOnEnd);
+  socket.on('error', socketOnError);
+  socket.on('drain', socketOnDrain);
+}
+
+
+function socketOnData(this: SocketWithWs, chunk: Buffer): void {
+  const ws = this[kWebSocket]!;
+  ws._core!.receive(chunk);
+  // Everything this chunk made us send (echoes, pongs, a Close) goes out now, in one write,
+  // without waiting for the shared flush tick. Other sockets written to meanwhile (a
+  // broadcast) are flushed by that tick.
+  ws._port?.flushIfPending();
+}
+
+function socketOnEnd(this: SocketWithWs): void {
+  const ws = this[kWebSocket]!;
+  ws._readyState = ReadyState.CLOSING;
+  ws.endSocket();
+}
+
+function socketOnClose(this: SocketWithWs): void {
+  const ws = this[kWebSocket]!;
+  this.removeListener('data', socketOnData);
+  this.removeListener('end', socketOnEnd);
+  this.removeListener('drain', socketOnDrain);
+  ws._port!.socket = null;
+  ws._port!.discard();
+  ws._readyState = ReadyState.CLOSING;
+  ws.emitClose();
+}
+
+function socketOnError(this: SocketWithWs): void {
+  const ws = this[kWebSocket];
+  // Socket errors (ECONNRESET, EPIPE) end the connection; the 'close' event reports 1006.
+  this.removeListener('error', socketOnError);
+  this.on('error', noop);
+  if (ws) ws._readyState = ReadyState.CLOSING;
+  this.destroy();
+}
+
+function socketOnDrain(this: SocketWithWs): void {
+  const ws = this[kWebSocket]!;
+  if (ws._port !== null && ws._port.needDrain) emitDrainIfNeeded(ws._port);
+}
+
+function noop(): void {}

@@ -35,6 +35,16 @@ export class ProtocolError extends RangeError {
   }
 }
 
+/**
+ * An exception escaped while handling a frame — typically thrown by an application listener.
+ * The connection is failed with 1011 and no details go on the wire; the exception is `cause`.
+ */
+export function internalError(cause: unknown): ProtocolError {
+  const err = new ProtocolError('WS_ERR_INTERNAL', 1011, `Internal error while handling a message: ${(cause as Error)?.message ?? String(cause)}`);
+  (err as Error).cause = cause;
+  return err;
+}
+
 /** The opening handshake could not be completed; `status` is the HTTP status to answer with. */
 export class HandshakeError extends Error {
   readonly code: string;

@@ -1,4 +1,4 @@
-import { ProtocolError } from '../errors.js';
+import { ProtocolError, internalError } from '../errors.js';
 import { CloseCode } from '../protocol/constants.js';
 import type { ExtensionOffers } from '../protocol/headers.js';
 import { EXTENSION_NAME, acceptOffer, acceptResponse, buildOffer, formatParams, type DeflateParams } from '../protocol/permessage-deflate.js';
@@ -90,9 +90,17 @@ export class DeflateCodec implements MessageCodec {
         const out = this.pmd.compressSync(job.payload, job.fin);
         if (out === null) {
           this.pmd.compress(job.payload, job.fin, (err, data) => {
-            if (err || this.pmd.isClosed) {
+            if (this.pmd.isClosed) {
               // The connection closed under us (cleanup() already failed the queue).
               if (job.cb && queue[0] === job) job.cb(err ?? new Error('The socket was closed'));
+              return;
+            }
+            if (err) {
+              // zlib failed: nothing queued behind this message can go out in order any
+              // more. Fail the connection (1011) and the callbacks waiting here.
+              const waiting = queue.splice(0);
+              for (const w of waiting) if (w.cb) process.nextTick(w.cb, err);
+              ws._core?.failWith(internalError(err));
               return;
             }
             queue.shift();
@@ -140,7 +148,13 @@ export class DeflateCodec implements MessageCodec {
       ws._core!.fail('WS_ERR_INVALID_UTF8', CloseCode.InvalidPayload, 'Invalid UTF-8 sequence');
       return;
     }
-    ws._deliver(data, isBinary);
+    try {
+      ws._deliver(data, isBinary);
+    } catch (err) {
+      // Same policy as the core's own delivery path: a throwing listener fails this
+      // connection with 1011; it must not become an uncaught exception from a zlib callback.
+      ws._core!.failWith(internalError(err));
+    }
   }
 
   cleanup(): void {

@@ -22,6 +22,7 @@ export interface PortOwner {
   _onPing(data: Buffer): void;
   _onPong(data: Buffer): void;
   _onCloseFrame(code: number, reason: Buffer): void;
+  _closeReplyMustWait(): boolean;
   _onProtocolError(err: ProtocolError): void;
 }
 
@@ -78,6 +79,9 @@ export class Port implements ProtocolHandler {
   }
   onError(err: ProtocolError): void {
     this.owner._onProtocolError(err);
+  }
+  deferCloseReply(): boolean {
+    return this.owner._closeReplyMustWait();
   }
 
   /** Queue `data` as is (it is not copied; the caller must not change it afterwards). */

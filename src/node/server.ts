@@ -204,7 +204,9 @@ export class WebSocketServer extends typedEmitter<WebSocketServerEventMap>() {
       const codec = ws._codec as DeflateCodec | null;
       const mode = codec === null ? 'raw' : codec.broadcastMode(payload.length, compress);
       if (mode === 'own' || (mode !== 'raw' && payload.length > DEFAULTS.syncBroadcastBelow)) {
-        ws.send(payload, { binary, compress });
+        // Compressed with this receiver's own context: a message of its own, after any
+        // fragmented message it is in the middle of sending (§5.4).
+        ws._afterMessage(() => ws._outgoing(() => ws._dispatch(payload, binary, true, compress, undefined)));
       } else if (mode === 'raw') {
         // RFC 6455 §5.1: server frames are unmasked, so the bytes are the same for everyone.
         if (!ws._sendFrame((plain ??= encodeFrame(opcode, payload, true, false, null)))) continue;

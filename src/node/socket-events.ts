@@ -20,6 +20,8 @@ export function attachSocket(ws: WebSocket, socket: Duplex): void {
   socket.on('end', socketOnEnd);
   socket.on('error', socketOnError);
   socket.on('drain', socketOnDrain);
+  // The upgrade server pauses the socket while the handshake is decided; flow from now on.
+  socket.resume();
 }
 
 

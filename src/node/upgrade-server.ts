@@ -60,7 +60,12 @@ class HandshakeDeadlines {
 }
 
 function readHead(socket: net.Socket, onUpgrade: UpgradeHandler, deadlines: HandshakeDeadlines): void {
-  let pending: Buffer | null = null;
+  // Chunks of the head so far, joined once when it is complete (not per chunk: a head sent a
+  // byte at a time must not cost quadratic copying).
+  let chunks: Buffer[] = [];
+  let received = 0;
+  // The last (up to) 3 bytes received, for a blank line split across chunks.
+  let tail: Buffer = Buffer.alloc(0);
   deadlines.add(socket);
   const onTimeout = () => {
     finish();
@@ -71,22 +76,22 @@ function readHead(socket: net.Socket, onUpgrade: UpgradeHandler, deadlines: Hand
     socket.destroy();
   };
   const onData = (chunk: Buffer) => {
-    let buf = chunk;
-    let from = 0;
-    if (pending !== null) {
-      from = pending.length;
-      buf = Buffer.concat([pending, chunk]);
-    }
-    const end = findHeadEnd(buf, buf.length, from);
-    if (end === -1) {
-      if (buf.length > MAX_HEAD_SIZE) {
+    // Look for the blank line in the new chunk plus the last 3 bytes before it.
+    const carry = tail.length;
+    const window = carry === 0 ? chunk : Buffer.concat([tail, chunk]);
+    chunks.push(chunk);
+    received += chunk.length;
+    const found = findHeadEnd(window, window.length, carry);
+    if (found === -1) {
+      tail = Buffer.from(window.subarray(Math.max(0, window.length - 3)));
+      if (received > MAX_HEAD_SIZE) {
         finish();
         respond(socket, 431);
-        return;
       }
-      pending = buf;
       return;
     }
+    const end = received - window.length + found;
+    const buf = chunks.length === 1 ? chunk : Buffer.concat(chunks, received);
     finish();
     if (end > MAX_HEAD_SIZE) return respond(socket, 431);
     let head;
@@ -118,12 +123,15 @@ function readHead(socket: net.Socket, onUpgrade: UpgradeHandler, deadlines: Hand
   };
   const onClose = () => finish();
   const finish = () => {
+    // Hold any bytes that arrive while the upgrade is decided (async verifyClient): they
+    // belong to the WebSocket, which resumes the socket when it takes it over.
+    socket.pause();
     deadlines.delete(socket);
     socket.removeListener('data', onData);
     socket.removeListener('error', onError);
     socket.removeListener('close', onClose);
     socket.removeListener('handshakeTimeout', onTimeout);
-    pending = null;
+    chunks = [];
   };
   socket.on('data', onData);
   socket.on('error', onError);

@@ -14,6 +14,7 @@ import {
 import { Port, type PortOwner } from './port.js';
 import { BINARY_TYPES, convertBinary, toBuffer, type BinaryType, type Data, type RawData } from './data.js';
 import { attachSocket } from './socket-events.js';
+import { Outbox } from './outbox.js';
 import { typedEmitter, type WebSocketEventMap } from './events.js';
 
 export { convertBinary, toBuffer, type BinaryType, type Data, type RawData };
@@ -89,6 +90,12 @@ export class WebSocket extends typedEmitter<WebSocketEventMap>() implements Port
   /** @internal */ _paused = false;
   /** @internal bytes "sent" after closing: counted, as `ws` does, in bufferedAmount. */
   _bufferedAfterClose = 0;
+  /** @internal Operations waiting behind a Blob being read (outbox.ts). */
+  _outbox: Outbox | null = null;
+  /** @internal The application's fragmented message (send with fin: false) is unfinished. */
+  _fragmentOpen = false;
+  /** @internal Broadcast frames held until that message's last fragment is sent (§5.4). */
+  _afterFragment: Array<() => void> | null = null;
   /** @internal Client only: the handshake request while CONNECTING. */
   _req: ClientRequest | null = null;
 
@@ -218,19 +225,25 @@ export class WebSocket extends typedEmitter<WebSocketEventMap>() implements Port
     }
     const binary = options?.binary ?? typeof data !== 'string';
     const fin = options?.fin ?? true;
+    const compress = options?.compress ?? true;
     if (typeof Blob !== 'undefined' && data instanceof Blob) {
-      // Blobs are read asynchronously; keep message order by queueing the rest behind it.
-      this.sendBlob(data, binary, options?.compress ?? true, fin, cb);
-      return this.underHighWaterMark();
-    }
-    const payload = toBuffer(data as Exclude<Data, Blob>);
-    const codec = this._codec;
-    if (codec !== null) {
-      // permessage-deflate: the codec decides (threshold, `compress`, first fragment) and keeps order.
-      codec.send(this, payload, binary, fin, options?.compress ?? true, cb);
+      // Read first; everything sent after it waits in the outbox, in order.
+      (this._outbox ??= new Outbox()).pushBlob(
+        data,
+        (bytes) => this._dispatch(bytes, binary, fin, compress, cb),
+        (err) => cb?.(err),
+      );
     } else {
-      this._core!.send(payload, binary, fin, false);
-      if (cb) this._port!.addCallback(cb);
+      const payload = toBuffer(data as Exclude<Data, Blob>);
+      if (this._outbox?.active) this._outbox.push(() => this._dispatch(payload, binary, fin, compress, cb));
+      else this._dispatch(payload, binary, fin, compress, cb);
+    }
+    this._fragmentOpen = !fin;
+    if (fin && this._afterFragment !== null) {
+      // The message is complete: broadcasts held during it follow it out.
+      const held = this._afterFragment;
+      this._afterFragment = null;
+      for (const action of held) action();
     }
     return this.underHighWaterMark();
   }
@@ -245,16 +258,31 @@ export class WebSocket extends typedEmitter<WebSocketEventMap>() implements Port
     return false;
   }
 
-  private sendBlob(blob: Blob, binary: boolean, compress: boolean, fin: boolean, cb?: SendCallback): void {
-    blob.arrayBuffer().then(
-      (ab) => {
-        if (this._readyState !== ReadyState.OPEN) return this.sendAfterClose(Buffer.from(ab), cb);
-        this.send(Buffer.from(ab), { binary, compress, fin }, cb);
-      },
-      (err: Error) => {
-        if (cb) cb(err);
-      },
-    );
+  /** @internal Frame and send one message (or fragment) now, through the codec when there is one. */
+  _dispatch(payload: Buffer, binary: boolean, fin: boolean, compress: boolean, cb: SendCallback | undefined): void {
+    const codec = this._codec;
+    if (codec !== null) {
+      // permessage-deflate: the codec decides (threshold, `compress`, first fragment) and keeps order.
+      codec.send(this, payload, binary, fin, compress, cb);
+      return;
+    }
+    const core = this._core;
+    if (core === null || !core.send(payload, binary, fin, false)) {
+      if (cb) process.nextTick(cb, new StateError('WS_ERR_NOT_OPEN', 'WebSocket is not open'));
+      return;
+    }
+    if (cb) this._port!.addCallback(cb);
+  }
+
+  /** @internal Run an outgoing operation after everything queued before it (Blob reads, compression). */
+  _outgoing(action: () => void): void {
+    if (this._outbox?.active) {
+      this._outbox.push(() => this._outgoing(action));
+      return;
+    }
+    const codec = this._codec;
+    if (codec !== null && codec.busy) codec.enqueue(action);
+    else action();
   }
 
   private sendAfterClose(data: Data | undefined, cb?: SendCallback): void {
@@ -296,9 +324,13 @@ export class WebSocket extends typedEmitter<WebSocketEventMap>() implements Port
     if (payload.length > 125) {
       throw withCode(new RangeError('The data size must not be greater than 125 bytes'), 'WS_ERR_CONTROL_PAYLOAD_TOO_LONG');
     }
-    const sent = kind === 'ping' ? this._core!.ping(payload) : this._core!.pong(payload);
-    if (!sent) return this.sendAfterClose(payload, cb);
-    if (cb) this._port!.addCallback(cb);
+    const send = () => {
+      const sent = kind === 'ping' ? this._core!.ping(payload) : this._core!.pong(payload);
+      if (!sent) return this.sendAfterClose(payload, cb);
+      if (cb) this._port!.addCallback(cb);
+    };
+    if (this._outbox?.active) this._outbox.push(send);
+    else send();
   }
 
   // ─── Closing ──────────────────────────────────────────────────────────────────────────
@@ -331,9 +363,8 @@ export class WebSocket extends typedEmitter<WebSocketEventMap>() implements Port
       core.close(code, code === undefined ? EMPTY : reasonBuf);
       if (core.closeReceived) this.endSocket();
     };
-    // permessage-deflate: the Close frame goes after messages still being compressed.
-    if (this._codec !== null) this._codec.enqueue(sendClose);
-    else sendClose();
+    // The Close goes after messages still being read (Blob) or compressed.
+    this._outgoing(sendClose);
     this.setCloseTimer();
   }
 
@@ -402,7 +433,14 @@ export class WebSocket extends typedEmitter<WebSocketEventMap>() implements Port
   emitError(err: Error): void {
     if (this._errorEmitted) return;
     this._errorEmitted = true;
-    if (this.listenerCount('error') > 0) this.emit('error', err);
+    if (this.listenerCount('error') > 0) {
+      this.emit('error', err);
+    } else if ((err as { code?: string }).code === 'WS_ERR_INTERNAL') {
+      // An application listener threw: the connection was closed with 1011. Nobody listens
+      // for 'error', so say it where it will be seen instead of crashing the process.
+      const cause = (err as Error).cause as Error | undefined;
+      process.emitWarning(`A WebSocket listener threw; the connection was closed with 1011.\n${cause?.stack ?? String(cause)}`, 'HyperwireWarning');
+    }
   }
 
   // ─── Protocol events (PortOwner) ──────────────────────────────────────────────────────
@@ -420,10 +458,15 @@ export class WebSocket extends typedEmitter<WebSocketEventMap>() implements Port
   _deliver(data: Buffer | Buffer[], isBinary: boolean): void {
     if (!this._allowSynchronousEvents && this._core !== null) {
       // `ws`'s allowSynchronousEvents: false — one message per macrotask.
+      // Hold the socket too, so the kernel applies backpressure rather than our chunk queue.
       const core = this._core;
+      const socket = this._socket;
       core.pause();
+      socket?.pause();
       setImmediate(() => {
-        if (!this._paused && !this._codec?.inflating) core.resume();
+        if (this._paused || this._codec?.inflating) return;
+        core.resume();
+        if (!core.isPaused) socket?.resume();
       });
     }
     if (!isBinary) {
@@ -440,16 +483,23 @@ export class WebSocket extends typedEmitter<WebSocketEventMap>() implements Port
   _sendFrame(frame: Buffer): boolean {
     const core = this._core;
     if (this._readyState !== ReadyState.OPEN || core === null || core.closeSent) return false;
-    const port = this._port!;
-    if (this._codec !== null && this._codec.busy) {
-      this._codec.enqueue(() => {
-        if (!core.closeSent) port.write(frame);
-      });
-    } else {
-      port.write(frame);
-    }
+    this._afterMessage(() =>
+      this._outgoing(() => {
+        if (!core.closeSent) this._port!.write(frame);
+      }),
+    );
     return true;
   }
+
+  /**
+   * @internal Run `action` now, or — while the application's fragmented message is unfinished —
+   * right after its last fragment: a whole message must not land between fragments (§5.4).
+   */
+  _afterMessage(action: () => void): void {
+    if (this._fragmentOpen) (this._afterFragment ??= []).push(action);
+    else action();
+  }
+
 
   /** @internal */
   _onPing(data: Buffer): void {
@@ -462,10 +512,25 @@ export class WebSocket extends typedEmitter<WebSocketEventMap>() implements Port
   }
 
   /** @internal The peer's Close arrived; our reply is queued. End TCP once it is out. */
-  _onCloseFrame(): void {
+  _onCloseFrame(code: number, reason: Buffer): void {
     this._readyState = ReadyState.CLOSING;
-    this.endSocket();
+    const core = this._core!;
+    if (core.closeSent) {
+      this.endSocket();
+    } else {
+      // The core held its reply (see _closeReplyMustWait): messages accepted before the peer's
+      // Close are still being read or compressed, and must go out before our Close.
+      this._outgoing(() => {
+        core.close(code === CloseCode.NoStatus ? undefined : code, reason);
+        this.endSocket();
+      });
+    }
     this.setCloseTimer();
+  }
+
+  /** @internal Whether the reply to a peer's Close must wait for sends still in progress. */
+  _closeReplyMustWait(): boolean {
+    return (this._outbox?.active ?? false) || (this._codec?.busy ?? false);
   }
 
   /** @internal We failed the connection; the Close frame is queued. */

@@ -1,4 +1,4 @@
-import { ProtocolError, type ProtocolErrorCode } from '../errors.js';
+import { ProtocolError, internalError, type ProtocolErrorCode } from '../errors.js';
 import { DEFAULTS } from '../options.js';
 import { ByteQueue } from './bytes.js';
 import { decodeCloseBody, encodeCloseBody } from './close.js';
@@ -63,6 +63,11 @@ export interface ProtocolHandler {
    * with one frame now (saves an allocation and a copy per small frame).
    */
   frameBuffer?(size: number): Buffer;
+  /**
+   * Optional: true when the reply to the peer's Close must wait (the I/O layer still has
+   * messages to send first, e.g. in zlib); the I/O layer then calls `close()` itself.
+   */
+  deferCloseReply?(): boolean;
 }
 
 const enum ParseState {
@@ -191,11 +196,7 @@ export class Protocol {
     } catch (err) {
       // A bug of ours or a throwing handler must not escape into the I/O layer (DESIGN §2).
       // The handler is told with 1011 and no details go on the wire.
-      if (!this.failed) {
-        const e = new ProtocolError('WS_ERR_INTERNAL', CloseCode.InternalError, 'Internal error while processing a frame');
-        (e as Error).cause = err;
-        this.failWith(e);
-      }
+      if (!this.failed) this.failWith(internalError(err));
     } finally {
       this.parsing = false;
       // Do not pin the last network chunk in memory for an idle connection.
@@ -401,7 +402,9 @@ export class Protocol {
     // "If an endpoint receives a Close frame and did not previously send a Close frame, the
     // endpoint MUST send a Close frame in response ... typically echoing the status code it
     // received." We echo code and reason, as `ws` does.
-    if (!this.closeSent) this.close(code === CloseCode.NoStatus ? undefined : code, reason);
+    if (!this.closeSent && !(this.handler.deferCloseReply?.() ?? false)) {
+      this.close(code === CloseCode.NoStatus ? undefined : code, reason);
+    }
     this.handler.onClose(code, reason);
   }
 

@@ -139,17 +139,17 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const ni = args.indexOf('--n');
   const n = ni !== -1 ? Number(args[ni + 1]) : args.includes('--10k') ? 10_000 : 2_000;
-  console.log(`RSS per idle connection after one 1 KiB message each, ${n} connections, server in a child process (Node ${process.version})`);
-  console.log('mode       | hyperwire KiB/conn | ws KiB/conn');
-  console.log('-----------|--------------------|------------');
+  console.log(`RSS per idle connection after one 1 KiB message each, ${n} connections, server in a child process (Node ${process.version})\n`);
+  console.log('| mode | hyperwire KiB/conn | ws KiB/conn |');
+  console.log('|---|---|---|');
   for (const mode of ['none', 'shared', 'dedicated'] as Mode[]) {
     const row: string[] = [];
     for (const impl of ['hyperwire', 'ws'] as Impl[]) {
       const r = await cell(impl, mode, n);
       if (r.clients !== n) throw new Error(`${impl}/${mode}: ${r.clients} of ${n} connections open`);
-      row.push(r.kib.toFixed(1).padStart(impl === 'ws' ? 11 : 18));
+      row.push(r.kib.toFixed(1));
     }
-    console.log(`${mode.padEnd(10)} | ${row.join(' | ')}`);
+    console.log(`| ${mode} | ${row.join(' | ')} |`);
   }
 }
 

@@ -8,6 +8,7 @@
  * markdown to stdout and one progress line per run to stderr.
  * See bench/README.md.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -166,6 +167,21 @@ async function main(): Promise<void> {
   renameSync(`${outDir}/latest.json.tmp`, `${outDir}/latest.json`);
   process.stdout.write(markdown);
   process.stderr.write(`bench: wrote ${outDir}/latest.{md,json,svg}\n`);
+
+  // permessage-deflate memory (issue 4): RSS per idle compressed connection, hyperwire and ws
+  // in one run, on every full or quick run (skipped when --cells picks cells).
+  if (args.cells === undefined) {
+    const n = args.quick ? 2_000 : 10_000;
+    process.stderr.write(`bench: deflate memory, ${n} connections per cell …\n`);
+    const r = spawnSync(process.execPath, ['--import', 'tsx', `${ROOT}bench/deflate-memory.ts`, '--n', String(n)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 600_000 });
+    if (r.status === 0) {
+      const table = `## RSS per idle compressed connection (bench/deflate-memory.ts)\n\n${r.stdout}`;
+      writeFileSync(`${outDir}/deflate-memory.md`, table);
+      process.stdout.write(`\n${table}`);
+    } else {
+      process.stderr.write(`bench: deflate-memory failed (exit ${r.status})\n`);
+    }
+  }
 }
 
 main().catch((err: unknown) => {

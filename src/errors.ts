@@ -45,14 +45,21 @@ export function internalError(cause: unknown): ProtocolError {
   return err;
 }
 
+/** Base of hyperwire's own error classes: a stable `code`, and the class name as `name`. */
+export class CodedError<C extends string = string> extends Error {
+  readonly code: C;
+  constructor(code: C, message: string) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
 /** The opening handshake could not be completed; `status` is the HTTP status to answer with. */
-export class HandshakeError extends Error {
-  readonly code: string;
+export class HandshakeError extends CodedError {
   readonly status: number;
   constructor(code: string, status: number, message: string) {
-    super(message);
-    this.name = 'HandshakeError';
-    this.code = code;
+    super(code, message);
     this.status = status;
   }
 }
@@ -69,24 +76,10 @@ export type NegotiationErrorCode =
  * An extension offer or response could not be accepted (RFC 7692 §7). The server refuses the
  * handshake (400) and the client fails the connection; the message says which parameter.
  */
-export class NegotiationError extends Error {
-  readonly code: NegotiationErrorCode;
-  constructor(code: NegotiationErrorCode, message: string) {
-    super(message);
-    this.name = 'NegotiationError';
-    this.code = code;
-  }
-}
+export class NegotiationError extends CodedError<NegotiationErrorCode> {}
 
 /** A method was called in a state that does not allow it (for example `send` while CONNECTING). */
-export class StateError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.name = 'StateError';
-    this.code = code;
-  }
-}
+export class StateError extends CodedError {}
 
 /** Attach a stable `code` to a built-in error class (TypeError, SyntaxError, RangeError). */
 export function withCode<E extends Error>(err: E, code: string): E & { code: string } {

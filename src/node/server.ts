@@ -6,6 +6,7 @@ import { HandshakeError, withCode } from '../errors.js';
 import { DEFAULTS } from '../options.js';
 import { buildUpgradeResponse, validateUpgradeRequest, type UpgradeRequest } from '../protocol/handshake.js';
 import { createUpgradeServer } from './upgrade-server.js';
+import { afterMessage, dispatch, outgoing, sendFrame } from './outgoing.js';
 import { typedEmitter, type WebSocketServerEventMap } from './events.js';
 import { WebSocket, kWebSocket, toBuffer, type Data, type SocketSettings } from './websocket.js';
 import { acceptDeflateOffer, installDeflate, type DeflateCodec } from './deflate-codec.js';
@@ -206,10 +207,10 @@ export class WebSocketServer extends typedEmitter<WebSocketServerEventMap>() {
       if (mode === 'own' || (mode !== 'raw' && payload.length > DEFAULTS.syncBroadcastBelow)) {
         // Compressed with this receiver's own context: a message of its own, after any
         // fragmented message it is in the middle of sending (§5.4).
-        ws._afterMessage(() => ws._outgoing(() => ws._dispatch(payload, binary, true, compress, undefined)));
+        afterMessage(ws, () => outgoing(ws, () => dispatch(ws, payload, binary, true, compress, undefined)));
       } else if (mode === 'raw') {
         // RFC 6455 §5.1: server frames are unmasked, so the bytes are the same for everyone.
-        if (!ws._sendFrame((plain ??= encodeFrame(opcode, payload, true, false, null)))) continue;
+        if (!sendFrame(ws, (plain ??= encodeFrame(opcode, payload, true, false, null)))) continue;
       } else {
         shared ??= new Map();
         let frame = shared.get(mode);
@@ -219,7 +220,7 @@ export class WebSocketServer extends typedEmitter<WebSocketServerEventMap>() {
           frame = encodeFrame(opcode, compressMessage(payload, dir.sendWindowBits, codec!.pmd._options.zlibDeflateOptions), true, true, null);
           shared.set(mode, frame);
         }
-        if (!ws._sendFrame(frame)) continue;
+        if (!sendFrame(ws, frame)) continue;
       }
       count++;
     }

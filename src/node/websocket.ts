@@ -4,25 +4,17 @@ import { ProtocolError, StateError, withCode } from '../errors.js';
 import { DEFAULTS } from '../options.js';
 import { CloseCode, ReadyState, isValidCloseCode } from '../protocol/constants.js';
 import { Protocol } from '../protocol/protocol.js';
-import {
-  addEventListener,
-  getOnAttribute,
-  removeEventListener,
-  setOnAttribute,
-  type EventSource,
-} from './event-target.js';
+import { addEventListener, getOnAttribute, removeEventListener, setOnAttribute, type EventSource } from './event-target.js';
 import { Port, type PortOwner } from './port.js';
 import { BINARY_TYPES, convertBinary, toBuffer, type BinaryType, type Data, type RawData } from './data.js';
 import { attachSocket } from './socket-events.js';
-import { Outbox } from './outbox.js';
+import { Outbox, dispatch, outgoing } from './outgoing.js';
 import { typedEmitter, type WebSocketEventMap } from './events.js';
-
-export { convertBinary, toBuffer, type BinaryType, type Data, type RawData };
-export type { WebSocketEventMap } from './events.js';
-export { kWebSocket } from './socket-events.js';
-import type { ClientOptions } from './client.js';
-import { abortConnecting, initAsClient } from './client.js';
+import { abortConnecting, initAsClient, type ClientOptions } from './client.js';
 import type { MessageCodec } from './codec.js';
+
+export { convertBinary, toBuffer, type BinaryType, type Data, type RawData, type WebSocketEventMap };
+export { kWebSocket } from './socket-events.js';
 
 /**
  * The `ws`-compatible WebSocket, shared by client and server: an EventEmitter with the WHATWG
@@ -32,7 +24,6 @@ import type { MessageCodec } from './codec.js';
  */
 
 const STATE_NAMES = ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'] as const;
-
 
 export type SendCallback = (err?: Error | null) => void;
 
@@ -230,13 +221,13 @@ export class WebSocket extends typedEmitter<WebSocketEventMap>() implements Port
       // Read first; everything sent after it waits in the outbox, in order.
       (this._outbox ??= new Outbox()).pushBlob(
         data,
-        (bytes) => this._dispatch(bytes, binary, fin, compress, cb),
+        (bytes) => dispatch(this, bytes, binary, fin, compress, cb),
         (err) => cb?.(err),
       );
     } else {
       const payload = toBuffer(data as Exclude<Data, Blob>);
-      if (this._outbox?.active) this._outbox.push(() => this._dispatch(payload, binary, fin, compress, cb));
-      else this._dispatch(payload, binary, fin, compress, cb);
+      if (this._outbox?.active) this._outbox.push(() => dispatch(this, payload, binary, fin, compress, cb));
+      else dispatch(this, payload, binary, fin, compress, cb);
     }
     this._fragmentOpen = !fin;
     if (fin && this._afterFragment !== null) {
@@ -256,33 +247,6 @@ export class WebSocket extends typedEmitter<WebSocketEventMap>() implements Port
     if (port.socketBuffered + port.pendingBytes + this._bufferedAfterClose < this._highWaterMark) return true;
     port.needDrain = true;
     return false;
-  }
-
-  /** @internal Frame and send one message (or fragment) now, through the codec when there is one. */
-  _dispatch(payload: Buffer, binary: boolean, fin: boolean, compress: boolean, cb: SendCallback | undefined): void {
-    const codec = this._codec;
-    if (codec !== null) {
-      // permessage-deflate: the codec decides (threshold, `compress`, first fragment) and keeps order.
-      codec.send(this, payload, binary, fin, compress, cb);
-      return;
-    }
-    const core = this._core;
-    if (core === null || !core.send(payload, binary, fin, false)) {
-      if (cb) process.nextTick(cb, new StateError('WS_ERR_NOT_OPEN', 'WebSocket is not open'));
-      return;
-    }
-    if (cb) this._port!.addCallback(cb);
-  }
-
-  /** @internal Run an outgoing operation after everything queued before it (Blob reads, compression). */
-  _outgoing(action: () => void): void {
-    if (this._outbox?.active) {
-      this._outbox.push(() => this._outgoing(action));
-      return;
-    }
-    const codec = this._codec;
-    if (codec !== null && codec.busy) codec.enqueue(action);
-    else action();
   }
 
   private sendAfterClose(data: Data | undefined, cb?: SendCallback): void {
@@ -364,7 +328,7 @@ export class WebSocket extends typedEmitter<WebSocketEventMap>() implements Port
       if (core.closeReceived) this.endSocket();
     };
     // The Close goes after messages still being read (Blob) or compressed.
-    this._outgoing(sendClose);
+    outgoing(this, sendClose);
     this.setCloseTimer();
   }
 
@@ -476,31 +440,6 @@ export class WebSocket extends typedEmitter<WebSocketEventMap>() implements Port
     this.emit('message', convertBinary(data, this._binaryType), true);
   }
 
-  /**
-   * @internal Write an already-encoded frame — a broadcast's bytes, shared by every receiver
-   * (server frames are unmasked, §5.1) — after anything the codec still holds.
-   */
-  _sendFrame(frame: Buffer): boolean {
-    const core = this._core;
-    if (this._readyState !== ReadyState.OPEN || core === null || core.closeSent) return false;
-    this._afterMessage(() =>
-      this._outgoing(() => {
-        if (!core.closeSent) this._port!.write(frame);
-      }),
-    );
-    return true;
-  }
-
-  /**
-   * @internal Run `action` now, or — while the application's fragmented message is unfinished —
-   * right after its last fragment: a whole message must not land between fragments (§5.4).
-   */
-  _afterMessage(action: () => void): void {
-    if (this._fragmentOpen) (this._afterFragment ??= []).push(action);
-    else action();
-  }
-
-
   /** @internal */
   _onPing(data: Buffer): void {
     this.emit('ping', data);
@@ -520,7 +459,7 @@ export class WebSocket extends typedEmitter<WebSocketEventMap>() implements Port
     } else {
       // The core held its reply (see _closeReplyMustWait): messages accepted before the peer's
       // Close are still being read or compressed, and must go out before our Close.
-      this._outgoing(() => {
+      outgoing(this, () => {
         core.close(code === CloseCode.NoStatus ? undefined : code, reason);
         this.endSocket();
       });

@@ -6,6 +6,7 @@ import { checkFrameHeader } from './frame-rules.js';
 import { CloseCode, Opcode } from './constants.js';
 import { applyMask, encodeFrame, encodeHeader, headerLength, maskBytes, orView, randomMask, unmaskView, writeHeader } from './frame.js';
 import { Utf8Validator, isValidUtf8 } from './utf8.js';
+import type { ProtocolHandler, ProtocolOptions, Role } from './port.js';
 
 /**
  * The RFC 6455 connection after the opening handshake, without I/O.
@@ -23,52 +24,7 @@ import { Utf8Validator, isValidUtf8 } from './utf8.js';
  *                     closeSent && closeReceived: the I/O layer ends TCP (server first, §7.1.1)
  */
 
-export type Role = 'client' | 'server';
-
-export interface ProtocolOptions {
-  role: Role;
-  /** bytes; 0 = unlimited. Checked on each frame header, before its payload is buffered. */
-  maxPayload?: number;
-  /** count; 0 = unlimited. */
-  maxFragments?: number;
-  /** count; 0 = unlimited. Chunks waiting in the queue while a large frame arrives. */
-  maxBufferedChunks?: number;
-  skipUTF8Validation?: boolean;
-  /** Answer pings with pongs automatically (RFC 6455 §5.5.2 "MUST send a Pong frame in response"). */
-  autoPong?: boolean;
-  /** RSV1 marks a compressed message (RFC 7692 §6): set once permessage-deflate is negotiated. */
-  perMessageDeflate?: boolean;
-  /** Fill a 4-byte masking key; defaults to crypto-random bytes. Clients only. */
-  generateMask?: (mask: Buffer) => void;
-}
-
-export interface ProtocolHandler {
-  /**
-   * A whole message. `data` is one Buffer, or the list of fragment payloads when the message
-   * came in several frames (`ws`'s `binaryType: 'fragments'` hands that list out as is).
-   * `compressed` means RSV1 was set: the I/O layer must inflate it before use, and text in it
-   * has not been UTF-8 checked yet.
-   */
-  onMessage(data: Buffer | Buffer[], isBinary: boolean, compressed: boolean): void;
-  onPing(data: Buffer): void;
-  onPong(data: Buffer): void;
-  /** The peer's Close frame arrived; our reply (if one was due) has already been written. */
-  onClose(code: number, reason: Buffer): void;
-  /** We failed the connection; the Close frame with `err.closeCode` has been written. */
-  onError(err: ProtocolError): void;
-  /** Bytes to send, in order. */
-  write(data: Buffer): void;
-  /**
-   * Optional: `size` bytes of the outgoing stream, at the current end, for the core to fill
-   * with one frame now (saves an allocation and a copy per small frame).
-   */
-  frameBuffer?(size: number): Buffer;
-  /**
-   * Optional: true when the reply to the peer's Close must wait (the I/O layer still has
-   * messages to send first, e.g. in zlib); the I/O layer then calls `close()` itself.
-   */
-  deferCloseReply?(): boolean;
-}
+export type { ProtocolHandler, ProtocolOptions, Role } from './port.js';
 
 const enum ParseState {
   Header,

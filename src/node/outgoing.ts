@@ -1,0 +1,117 @@
+import { StateError } from '../errors.js';
+import { ReadyState } from '../protocol/constants.js';
+import type { SendCallback, WebSocket } from './websocket.js';
+
+/**
+ * The order of outgoing operations. What the application sends goes out in call order, even
+ * when something in front of it is asynchronous: a Blob being read (the Outbox), a message
+ * in zlib (the codec's queue), or its own fragmented message still open (a broadcast waits
+ * for the last fragment, RFC 6455 §5.4).
+ */
+
+/** Frame and send one message (or fragment) now, through the codec when there is one. */
+export function dispatch(ws: WebSocket, payload: Buffer, binary: boolean, fin: boolean, compress: boolean, cb: SendCallback | undefined): void {
+  const codec = ws._codec;
+  if (codec !== null) {
+    // permessage-deflate: the codec decides (threshold, `compress`, first fragment) and keeps order.
+    codec.send(ws, payload, binary, fin, compress, cb);
+    return;
+  }
+  const core = ws._core;
+  if (core === null || !core.send(payload, binary, fin, false)) {
+    if (cb) process.nextTick(cb, new StateError('WS_ERR_NOT_OPEN', 'WebSocket is not open'));
+    return;
+  }
+  if (cb) ws._port!.addCallback(cb);
+}
+
+/** Run an outgoing operation after everything queued before it (Blob reads, compression). */
+export function outgoing(ws: WebSocket, action: () => void): void {
+  if (ws._outbox?.active) {
+    ws._outbox.push(() => outgoing(ws, action));
+    return;
+  }
+  const codec = ws._codec;
+  if (codec !== null && codec.busy) codec.enqueue(action);
+  else action();
+}
+
+/**
+ * Run `action` now, or — while the application's fragmented message is unfinished — right
+ * after its last fragment: a whole message must not land between fragments (§5.4).
+ */
+export function afterMessage(ws: WebSocket, action: () => void): void {
+  if (ws._fragmentOpen) (ws._afterFragment ??= []).push(action);
+  else action();
+}
+
+/**
+ * Write an already-encoded frame — a broadcast's bytes, shared by every receiver (server
+ * frames are unmasked, §5.1) — in its place in the order. False if the socket is closing.
+ */
+export function sendFrame(ws: WebSocket, frame: Buffer): boolean {
+  const core = ws._core;
+  if (ws.readyState !== ReadyState.OPEN || core === null || core.closeSent) return false;
+  afterMessage(ws, () =>
+    outgoing(ws, () => {
+      if (!core.closeSent) ws._port!.write(frame);
+    }),
+  );
+  return true;
+}
+
+/**
+ * Outgoing operations that must wait their turn. `send(blob)` has to read the Blob before it
+ * can frame it; everything the application does after it — sends, pings, the Close, a
+ * broadcast's frame — waits here and runs in call order once the Blob is out (as `ws`'s
+ * Sender queues behind a Blob being read).
+ */
+
+interface BlobJob {
+  blob: Blob;
+  onRead(data: Buffer): void;
+  onError(err: Error): void;
+}
+
+export class Outbox {
+  private readonly items: Array<(() => void) | BlobJob> = [];
+  private reading = false;
+
+  /** Whether operations must queue here instead of running now. */
+  get active(): boolean {
+    return this.reading || this.items.length > 0;
+  }
+
+  push(action: () => void): void {
+    this.items.push(action);
+  }
+
+  pushBlob(blob: Blob, onRead: (data: Buffer) => void, onError: (err: Error) => void): void {
+    this.items.push({ blob, onRead, onError });
+    if (!this.reading) this.run();
+  }
+
+  private run(): void {
+    while (this.items.length > 0) {
+      const item = this.items[0];
+      if (typeof item === 'function') {
+        this.items.shift();
+        item();
+        continue;
+      }
+      this.reading = true;
+      item.blob.arrayBuffer().then(
+        (ab) => this.done(() => item.onRead(Buffer.from(ab))),
+        (err: Error) => this.done(() => item.onError(err)),
+      );
+      return;
+    }
+  }
+
+  private done(report: () => void): void {
+    this.items.shift();
+    this.reading = false;
+    report();
+    this.run();
+  }
+}

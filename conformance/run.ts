@@ -17,7 +17,7 @@ import { runFuzzingClient } from './fuzzingclient.js';
 import { startFuzzingServer } from './fuzzingserver.js';
 import { notOpened, type CaseResult } from './caseRun.js';
 import { DEFAULT_OUT, finishReport } from './cli.js';
-import { failedCount } from './report.js';
+import { failedCount, type Report } from './report.js';
 import { listFrom, parse, scaleFrom } from './options.js';
 import type { CaseDef } from './case.js';
 
@@ -76,13 +76,22 @@ const progress = (quiet: boolean) => (r: CaseResult) => {
   if (!quiet) process.stdout.write(`${r.id.padEnd(9)} ${r.verdict.padEnd(13)} ${r.reportTime ? `${r.durationMs} ms` : ''}\n`);
 };
 
+/** Cases over every report of this run: passed (OK, NON-STRICT, INFORMATIONAL), failed, skipped (UNIMPLEMENTED). */
+const totals = { passed: 0, failed: 0, skipped: 0 };
+function tally(r: Report): number {
+  totals.passed += r.totals.OK + r.totals['NON-STRICT'] + r.totals.INFORMATIONAL;
+  totals.failed += r.totals.FAILED;
+  totals.skipped += r.totals.UNIMPLEMENTED;
+  return failedCount(r);
+}
+
 /** Fuzzing client against the peer's echo server. Returns the number of FAILED cases. */
 export async function testServer(o: SideOptions): Promise<number> {
   const child = start(PEERS[o.peer].server);
   try {
     const port = await waitForPort(child);
     const results = await runFuzzingClient({ url: `ws://127.0.0.1:${port}`, agent: o.peer, scale: o.scale, cases: o.cases, onResult: progress(o.quiet) });
-    return failedCount(finishReport('client', o.peer, o.scale, results, o.out));
+    return tally(finishReport('client', o.peer, o.scale, results, o.out));
   } finally {
     await stop(child);
   }
@@ -109,7 +118,7 @@ export async function testClient(o: SideOptions): Promise<number> {
     });
     const got: CaseResult[] = reported ?? server.results.get(o.peer) ?? [];
     const results = o.cases.map((c) => got.find((r) => r.id === c.id) ?? notOpened(c, o.peer, 'the client never ran this case'));
-    return failedCount(finishReport('server', o.peer, o.scale, results, o.out));
+    return tally(finishReport('server', o.peer, o.scale, results, o.out));
   } finally {
     await stop(child);
     await server.close();
@@ -141,6 +150,8 @@ async function main(): Promise<number> {
     }
   }
   console.log(failed ? `${failed} FAILED case(s)` : broken ? 'a peer could not be run' : 'no FAILED cases');
+  // A plain closing line, as test runners print one.
+  console.log(`conformance: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
   return failed ? 1 : broken ? 2 : 0;
 }
 

@@ -8,6 +8,7 @@ import { Protocol, type ProtocolHandler, type Role } from '../src/protocol/proto
 import { validateUpgradeRequest } from '../src/protocol/handshake.js';
 import { formatExtensions, parseExtensions, parseSubprotocols } from '../src/protocol/headers.js';
 import { findHeadEnd, parseRequestHead } from '../src/protocol/http1.js';
+import { splitAt } from '../test/helpers/frames.js';
 
 /** Close codes the core may fail a connection with (documented in docs/architecture.md). */
 export const DOCUMENTED_CLOSE_CODES = new Set([1002, 1007, 1008, 1009, 1011]);
@@ -30,18 +31,6 @@ function drive(role: Role, chunks: Uint8Array[], options: { maxPayload?: number;
   return { events, written };
 }
 
-/** Split `data` at the given fractional points. */
-function split(data: Uint8Array, cuts: number[]): Uint8Array[] {
-  const points = [...new Set(cuts.map((c) => Math.floor(c * data.length)))].filter((p) => p > 0 && p < data.length).sort((a, b) => a - b);
-  const out: Uint8Array[] = [];
-  let prev = 0;
-  for (const p of points) {
-    out.push(data.subarray(prev, p));
-    prev = p;
-  }
-  out.push(data.subarray(prev));
-  return out;
-}
 
 /** A byte string that looks like frames often enough to get past the first header check. */
 const frameish = fc.oneof(
@@ -74,7 +63,7 @@ const frameish = fc.oneof(
 export function parserNeverThrows() {
   return fc.property(frameish, fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 8 }), fc.constantFrom<Role>('server', 'client'), fc.boolean(), (bytes, cuts, role, deflate) => {
     const whole = drive(role, [bytes], { perMessageDeflate: deflate });
-    const chunked = drive(role, split(bytes, cuts), { perMessageDeflate: deflate });
+    const chunked = drive(role, splitAt(bytes, cuts), { perMessageDeflate: deflate });
     if (JSON.stringify(whole.events) !== JSON.stringify(chunked.events)) throw new Error('events depend on chunking');
     const errors = whole.events.filter((e) => e[0] === 'error');
     if (errors.length > 1) throw new Error('more than one failure reported');
@@ -107,7 +96,7 @@ export function encodeDecodeIdentity() {
     sender.ping(Buffer.from('end'));
     expected.push(['ping', Buffer.from('end').toString('hex')]);
     const bytes = Buffer.concat(wire);
-    const got = drive(senderRole === 'client' ? 'server' : 'client', split(bytes, cuts), { maxPayload: 0 });
+    const got = drive(senderRole === 'client' ? 'server' : 'client', splitAt(bytes, cuts), { maxPayload: 0 });
     if (JSON.stringify(got.events) !== JSON.stringify(expected)) throw new Error('decoded messages differ from those sent');
   });
 }

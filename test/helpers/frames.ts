@@ -61,16 +61,21 @@ export function randomSplits(data: Buffer, count: number, seed: number): Buffer[
     s ^= s << 5;
     return (s >>> 0) / 0x100000000;
   };
-  const points = new Set<number>();
-  for (let i = 0; i < count && data.length > 1; i++) points.add(1 + Math.floor(rand() * (data.length - 1)));
-  const sorted = [...points].sort((a, b) => a - b);
-  const out: Buffer[] = [];
+  const cuts: number[] = [];
+  for (let i = 0; i < count && data.length > 1; i++) cuts.push(rand());
+  return splitAt(data, cuts);
+}
+
+/** Split `data` at fractional points in [0, 1) of its length (duplicates and ends ignored). */
+export function splitAt<T extends Uint8Array>(data: T, cuts: number[]): T[] {
+  const points = [...new Set(cuts.map((c) => Math.floor(c * data.length)))].filter((p) => p > 0 && p < data.length).sort((a, b) => a - b);
+  const out: T[] = [];
   let prev = 0;
-  for (const p of sorted) {
-    out.push(data.subarray(prev, p));
+  for (const p of points) {
+    out.push(data.subarray(prev, p) as T);
     prev = p;
   }
-  out.push(data.subarray(prev));
+  out.push(data.subarray(prev) as T);
   return out;
 }
 

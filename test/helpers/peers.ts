@@ -49,8 +49,9 @@ function selectProtocol(protocols: Set<string>): string | false {
   return false;
 }
 
-export async function startOurServer(): Promise<Peer> {
-  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', handleProtocols: selectProtocol });
+/** An echo server on either implementation: the same code drives both (that is the drop-in promise). */
+async function startEchoServer(Server: new (options: object) => EchoServerLike, options: object): Promise<Peer> {
+  const wss = new Server({ port: 0, host: '127.0.0.1', handleProtocols: selectProtocol, ...options });
   await once(wss, 'listening');
   wss.on('connection', echoHandler);
   const port = (wss.address() as AddressInfo).port;
@@ -64,20 +65,14 @@ export async function startOurServer(): Promise<Peer> {
   };
 }
 
-export async function startWsServer(): Promise<Peer> {
-  const wss = new WsServer({ port: 0, host: '127.0.0.1', handleProtocols: selectProtocol, perMessageDeflate: false });
-  await once(wss, 'listening');
-  wss.on('connection', echoHandler);
-  const port = (wss.address() as AddressInfo).port;
-  return {
-    url: `ws://127.0.0.1:${port}`,
-    port,
-    stop: () => new Promise<void>((resolve) => {
-      for (const c of wss.clients) c.terminate();
-      wss.close(() => resolve());
-    }),
-  };
+interface EchoServerLike extends NodeJS.EventEmitter {
+  clients: Set<{ terminate(): void }>;
+  address(): unknown;
+  close(cb: () => void): void;
 }
+
+export const startOurServer = (): Promise<Peer> => startEchoServer(WebSocketServer as never, {});
+export const startWsServer = (): Promise<Peer> => startEchoServer(WsServer as never, { perMessageDeflate: false });
 
 export const PYTHON = '/usr/bin/python3';
 

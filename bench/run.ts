@@ -49,9 +49,9 @@ async function main(): Promise<void> {
     if (unknown.length) throw new Error(`unknown cell(s): ${unknown.join(', ')} (see --list)`);
     cells = cells.filter((c) => args.cells!.includes(c.id));
   }
-  if (!args.hyperwireIsWs && !existsSync(`${ROOT}src/index.ts`)) {
+  if (!args.hyperwireIsWs && !existsSync(`${ROOT}dist/index.js`)) {
     throw new Error(
-      "src/index.ts not found: hyperwire's server is not on this branch yet. " +
+      "dist/index.js not found: build hyperwire first (npm run build; `npm run bench` does). " +
         'Run `npm run bench -- --hw-impl ws` to exercise the pipeline with ws in both slots.',
     );
   }
@@ -145,7 +145,7 @@ async function main(): Promise<void> {
       cpu: cpus()[0]?.model ?? 'unknown',
       cpus: availableParallelism(),
       pinning: pinning.enabled ? pinning.reason : `not pinned (${pinning.reason})`,
-      hyperwireSlot: args.hyperwireIsWs ? 'ws (stand-in: HYPERWIRE_BENCH_IMPL=ws)' : 'hyperwire (src/index.ts)',
+      hyperwireSlot: args.hyperwireIsWs ? 'ws (stand-in: HYPERWIRE_BENCH_IMPL=ws)' : 'hyperwire (dist/, built from src/)',
       reps: args.reps,
       warmupSeconds: args.warmup,
       durationSeconds: args.duration,

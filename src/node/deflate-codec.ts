@@ -145,7 +145,7 @@ export class DeflateCodec implements MessageCodec {
 
   private deliver(ws: WebSocket, data: Buffer, isBinary: boolean): void {
     if (!isBinary && !this.skipUTF8Validation && !isValidUtf8(data)) {
-      ws._core!.fail('WS_ERR_INVALID_UTF8', CloseCode.InvalidPayload, 'Invalid UTF-8 sequence');
+      ws._core!.fail('WS_ERR_INVALID_UTF8', CloseCode.InvalidPayload, 'Invalid WebSocket frame: invalid UTF-8 sequence');
       return;
     }
     try {

@@ -104,7 +104,7 @@ export class Receiver extends Writable {
         const buf = result!;
         // Compressed text is checked once inflated (RFC 6455 §8.1 applies to the message).
         if (!isBinary && !this.skipUTF8Validation && !isValidUtf8(buf)) {
-          this.failure ??= new ProtocolError('WS_ERR_INVALID_UTF8', CloseCode.InvalidPayload, 'Invalid UTF-8 sequence');
+          this.failure ??= new ProtocolError('WS_ERR_INVALID_UTF8', CloseCode.InvalidPayload, 'Invalid WebSocket frame: invalid UTF-8 sequence');
         } else {
           this.deliver(buf, isBinary);
         }

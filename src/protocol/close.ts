@@ -19,14 +19,14 @@ export interface CloseBody {
 export function decodeCloseBody(payload: Buffer, skipUTF8Validation: boolean): CloseBody | ProtocolError {
   if (payload.length === 0) return { code: CloseCode.NoStatus, reason: EMPTY };
   if (payload.length === 1) {
-    return new ProtocolError('WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH', CloseCode.ProtocolError, 'Invalid payload length 1 for a close frame');
+    return new ProtocolError('WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH', CloseCode.ProtocolError, 'Invalid WebSocket frame: invalid payload length 1');
   }
   const code = payload.readUInt16BE(0);
-  if (!isValidCloseCode(code)) return new ProtocolError('WS_ERR_INVALID_CLOSE_CODE', CloseCode.ProtocolError, `Invalid close code ${code}`);
+  if (!isValidCloseCode(code)) return new ProtocolError('WS_ERR_INVALID_CLOSE_CODE', CloseCode.ProtocolError, `Invalid WebSocket frame: invalid status code ${code}`);
   const reason = payload.subarray(2);
   // The reason is UTF-8; §8.1 applies to it like any text.
   if (!skipUTF8Validation && !isValidUtf8(reason)) {
-    return new ProtocolError('WS_ERR_INVALID_UTF8', CloseCode.InvalidPayload, 'Invalid UTF-8 sequence in close reason');
+    return new ProtocolError('WS_ERR_INVALID_UTF8', CloseCode.InvalidPayload, 'Invalid WebSocket frame: invalid UTF-8 sequence');
   }
   return { code, reason };
 }

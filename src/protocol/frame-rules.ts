@@ -26,36 +26,36 @@ export function checkFrameHeader(b0: number, b1: number, messageOpcode: number, 
 
   // RFC 6455 §5.2: "MUST be 0 unless an extension is negotiated that defines meanings for
   // non-zero values." Only permessage-deflate (RSV1) is ever negotiated here.
-  if ((b0 & 0x30) !== 0) return violation('WS_ERR_UNEXPECTED_RSV_2_3', CloseCode.ProtocolError, 'RSV2 and RSV3 must be clear');
+  if ((b0 & 0x30) !== 0) return violation('WS_ERR_UNEXPECTED_RSV_2_3', CloseCode.ProtocolError, 'Invalid WebSocket frame: RSV2 and RSV3 must be clear');
 
   const isControl = (opcode & 0x08) !== 0;
   if (isControl) {
     if (opcode !== Opcode.Close && opcode !== Opcode.Ping && opcode !== Opcode.Pong) {
-      return violation('WS_ERR_INVALID_OPCODE', CloseCode.ProtocolError, `Invalid opcode ${opcode}`);
+      return violation('WS_ERR_INVALID_OPCODE', CloseCode.ProtocolError, `Invalid WebSocket frame: invalid opcode ${opcode}`);
     }
     // §5.5: "All control frames MUST have a payload length of 125 bytes or less and MUST NOT be fragmented."
-    if (!fin) return violation('WS_ERR_EXPECTED_FIN', CloseCode.ProtocolError, 'FIN must be set on a control frame');
+    if (!fin) return violation('WS_ERR_EXPECTED_FIN', CloseCode.ProtocolError, 'Invalid WebSocket frame: FIN must be set');
     if (len7 > 125) {
-      return violation('WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH', CloseCode.ProtocolError, `Invalid payload length ${len7} for a control frame`);
+      return violation('WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH', CloseCode.ProtocolError, `Invalid WebSocket frame: invalid payload length ${len7}`);
     }
     // RFC 7692 §6.1: RSV1 is for data messages only.
-    if (rsv1) return violation('WS_ERR_UNEXPECTED_RSV_1', CloseCode.ProtocolError, 'RSV1 must be clear on a control frame');
+    if (rsv1) return violation('WS_ERR_UNEXPECTED_RSV_1', CloseCode.ProtocolError, 'Invalid WebSocket frame: RSV1 must be clear');
   } else if (opcode === Opcode.Continuation) {
     // §5.4: a continuation frame only makes sense inside a fragmented message.
-    if (messageOpcode === 0) return violation('WS_ERR_INVALID_OPCODE', CloseCode.ProtocolError, 'Continuation frame without a message to continue');
+    if (messageOpcode === 0) return violation('WS_ERR_INVALID_OPCODE', CloseCode.ProtocolError, 'Invalid WebSocket frame: invalid opcode 0');
     // RFC 7692 §6.1: "the RSV1 bit ... is set only on the first frame of a message".
-    if (rsv1) return violation('WS_ERR_UNEXPECTED_RSV_1', CloseCode.ProtocolError, 'RSV1 must be clear on a continuation frame');
+    if (rsv1) return violation('WS_ERR_UNEXPECTED_RSV_1', CloseCode.ProtocolError, 'Invalid WebSocket frame: RSV1 must be clear');
   } else if (opcode === Opcode.Text || opcode === Opcode.Binary) {
     // §5.4: fragments of one message "MUST NOT be interleaved" with another data message.
-    if (messageOpcode !== 0) return violation('WS_ERR_INVALID_OPCODE', CloseCode.ProtocolError, `Expected a continuation frame, got opcode ${opcode}`);
-    if (rsv1 && !perMessageDeflate) return violation('WS_ERR_UNEXPECTED_RSV_1', CloseCode.ProtocolError, 'RSV1 must be clear');
+    if (messageOpcode !== 0) return violation('WS_ERR_INVALID_OPCODE', CloseCode.ProtocolError, `Invalid WebSocket frame: invalid opcode ${opcode}`);
+    if (rsv1 && !perMessageDeflate) return violation('WS_ERR_UNEXPECTED_RSV_1', CloseCode.ProtocolError, 'Invalid WebSocket frame: RSV1 must be clear');
   } else {
-    return violation('WS_ERR_INVALID_OPCODE', CloseCode.ProtocolError, `Invalid opcode ${opcode}`);
+    return violation('WS_ERR_INVALID_OPCODE', CloseCode.ProtocolError, `Invalid WebSocket frame: invalid opcode ${opcode}`);
   }
 
   // §5.1: "a server MUST NOT mask any frames"; a server "MUST close the connection upon
   // receiving a frame that is not masked".
-  if (role === 'server' && !masked) return violation('WS_ERR_EXPECTED_MASK', CloseCode.ProtocolError, 'MASK must be set');
-  if (role === 'client' && masked) return violation('WS_ERR_UNEXPECTED_MASK', CloseCode.ProtocolError, 'MASK must be clear');
+  if (role === 'server' && !masked) return violation('WS_ERR_EXPECTED_MASK', CloseCode.ProtocolError, 'Invalid WebSocket frame: MASK must be set');
+  if (role === 'client' && masked) return violation('WS_ERR_UNEXPECTED_MASK', CloseCode.ProtocolError, 'Invalid WebSocket frame: MASK must be clear');
   return null;
 }

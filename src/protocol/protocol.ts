@@ -198,7 +198,7 @@ export class Protocol {
       const hi = buf.readUInt32BE(q);
       // §5.2: "the most significant bit MUST be 0"; beyond 2^53 - 1 a JS number cannot hold it.
       if (hi > 0x1fffff) {
-        return this.fail('WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH', CloseCode.MessageTooBig, 'Unsupported payload length > 2^53 - 1');
+        return this.fail('WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH', CloseCode.MessageTooBig, 'Unsupported WebSocket frame: payload length > 2^53 - 1');
       }
       length = hi * 0x100000000 + buf.readUInt32BE(q + 4);
       q += 8;
@@ -286,7 +286,7 @@ export class Protocol {
       return utf8.push(chunk.subarray(from, to));
     });
     this.checkedBytes = end;
-    if (!ok) this.fail('WS_ERR_INVALID_UTF8', CloseCode.InvalidPayload, 'Invalid UTF-8 sequence');
+    if (!ok) this.fail('WS_ERR_INVALID_UTF8', CloseCode.InvalidPayload, 'Invalid WebSocket frame: invalid UTF-8 sequence');
   }
 
   private dataFrame(payload: Buffer): void {
@@ -297,7 +297,7 @@ export class Protocol {
       // Fragmented or partially received text: feed the incremental validator (fail fast, §8.1).
       const utf8 = (this.utf8v ??= new Utf8Validator());
       if (!utf8.push(checked > 0 ? payload.subarray(checked) : payload) || (this.fin && !utf8.complete)) {
-        this.fail('WS_ERR_INVALID_UTF8', CloseCode.InvalidPayload, 'Invalid UTF-8 sequence');
+        this.fail('WS_ERR_INVALID_UTF8', CloseCode.InvalidPayload, 'Invalid WebSocket frame: invalid UTF-8 sequence');
         return;
       }
       if (this.fin) utf8.reset();
@@ -311,7 +311,7 @@ export class Protocol {
     if (this.fragments.length === 0) {
       data = payload;
       if (isText && !this.messageCompressed && !this.skipUTF8Validation && !this.ascii && !isValidUtf8(payload)) {
-        this.fail('WS_ERR_INVALID_UTF8', CloseCode.InvalidPayload, 'Invalid UTF-8 sequence');
+        this.fail('WS_ERR_INVALID_UTF8', CloseCode.InvalidPayload, 'Invalid WebSocket frame: invalid UTF-8 sequence');
         return;
       }
     } else {

@@ -16,6 +16,11 @@ import type { MessageCodec } from './codec.js';
 export { convertBinary, toBuffer, type BinaryType, type Data, type RawData, type WebSocketEventMap };
 export { kWebSocket } from './socket-events.js';
 
+/** Buffers and strings, the common case, skip the `instanceof` on the hot path. */
+function isBlob(data: unknown): data is Blob {
+  return typeof data === 'object' && data !== null && !Buffer.isBuffer(data) && typeof Blob !== 'undefined' && data instanceof Blob;
+}
+
 /**
  * The `ws`-compatible WebSocket, shared by client and server: an EventEmitter with the WHATWG
  * `EventTarget`/`onX` surface, running a `Protocol` over any duplex byte stream. The only
@@ -217,7 +222,7 @@ export class WebSocket extends typedEmitter<WebSocketEventMap>() implements Port
     const binary = options?.binary ?? typeof data !== 'string';
     const fin = options?.fin ?? true;
     const compress = options?.compress ?? true;
-    if (typeof Blob !== 'undefined' && data instanceof Blob) {
+    if (isBlob(data)) {
       // Read first; everything sent after it waits in the outbox, in order.
       (this._outbox ??= new Outbox()).pushBlob(
         data,
@@ -250,7 +255,7 @@ export class WebSocket extends typedEmitter<WebSocketEventMap>() implements Port
   }
 
   private sendAfterClose(data: Data | undefined, cb?: SendCallback): void {
-    if (data !== undefined && data !== null && !(typeof Blob !== 'undefined' && data instanceof Blob)) {
+    if (data !== undefined && data !== null && !isBlob(data)) {
       this._bufferedAfterClose += toBuffer(data as Exclude<Data, Blob>).length;
     }
     if (cb) {

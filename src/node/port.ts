@@ -35,6 +35,8 @@ const COALESCE_BELOW = 16 * 1024;
 
 let dirty: Port[] = [];
 let flushScheduled = false;
+/** The port whose socket's 'data' handler is running: it flushes itself when that returns. */
+let receiving: Port | null = null;
 
 function flushAll(): void {
   flushScheduled = false;
@@ -118,6 +120,7 @@ export class Port implements ProtocolHandler {
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
+    if (receiving === this) return;
     dirty.push(this);
     if (!flushScheduled) {
       flushScheduled = true;
@@ -132,9 +135,20 @@ export class Port implements ProtocolHandler {
     this.schedule();
   }
 
-  /** Flush now if anything is queued (the shared tick then finds nothing to do here). */
-  flushIfPending(): void {
-    if (this.scheduled) this.flush();
+  /**
+   * Feed `chunk` to the core (via `receive`) and flush what it made us send, in one write.
+   * Writes to this port meanwhile skip the shared tick; writes to other ports (a broadcast)
+   * still use it.
+   */
+  receiveAndFlush(core: { receive(chunk: Buffer): void }, chunk: Buffer): void {
+    const outer = receiving;
+    receiving = this;
+    try {
+      core.receive(chunk);
+    } finally {
+      receiving = outer;
+      if (this.scheduled) this.flush();
+    }
   }
 
   /** Hand everything queued to the socket now. */
@@ -182,7 +196,8 @@ export class Port implements ProtocolHandler {
       ok = socket.write(chunks[last], done);
       socket.uncork();
     }
-    this.socketBuffered = socket.writableLength;
+    // Under the high-water mark the estimate only needs to stay under it too.
+    this.socketBuffered = ok ? 0 : socket.writableLength;
     if (ok && this.needDrain) {
       // The socket took it all without reaching its high-water mark, so Node will not emit
       // 'drain'; we promised one, so say it now.

@@ -27,11 +27,9 @@ export function attachSocket(ws: WebSocket, socket: Duplex): void {
 
 function socketOnData(this: SocketWithWs, chunk: Buffer): void {
   const ws = this[kWebSocket]!;
-  ws._core!.receive(chunk);
-  // Everything this chunk made us send (echoes, pongs, a Close) goes out now, in one write,
-  // without waiting for the shared flush tick. Other sockets written to meanwhile (a
-  // broadcast) are flushed by that tick.
-  ws._port?.flushIfPending();
+  // Everything this chunk makes us send (echoes, pongs, a Close) goes out right after it, in
+  // one write. Other sockets written to meanwhile (a broadcast) are flushed by the shared tick.
+  ws._port!.receiveAndFlush(ws._core!, chunk);
 }
 
 function socketOnEnd(this: SocketWithWs): void {

@@ -230,5 +230,5 @@ export function acceptDeflateResponse(pending: { offer: DeflateParams; pmd: PerM
 /** Make `ws` compress: must run before `setSocket` (the core learns RSV1 is allowed there). */
 export function installDeflate(ws: WebSocket, pmd: PerMessageDeflate, skipUTF8Validation: boolean | undefined): void {
   ws._codec = new DeflateCodec(pmd, skipUTF8Validation);
-  ws._extensions[EXTENSION_NAME] = pmd;
+  ws._extensions = { ...ws._extensions, [EXTENSION_NAME]: pmd };
 }

@@ -346,12 +346,16 @@ export class WebSocketServer extends typedEmitter<WebSocketServerEventMap>() {
     });
     if (this.clients) {
       this.clients.add(ws);
-      ws.on('close', () => {
-        this.clients.delete(ws);
-        if (this.shouldEmitClose && this.clients.size === 0) process.nextTick(emitClose, this);
-      });
+      ws._server = this;
+      ws.on('close', trackedClientOnClose);
     }
     cb(ws, req);
+  }
+
+  /** @internal A tracked client closed. */
+  _clientClosed(ws: WebSocket): void {
+    this.clients.delete(ws);
+    if (this.shouldEmitClose && this.clients.size === 0) process.nextTick(emitClose, this);
   }
 
   /** Refuse a malformed handshake: `wsClientError` listeners decide, else an HTTP error response. */
@@ -374,6 +378,11 @@ function emitClose(server: WebSocketServer): void {
   s.state = ServerState.Closed;
   s.shouldEmitClose = false;
   server.emit('close');
+}
+
+/** One listener shared by every tracked client (no closure per connection). */
+function trackedClientOnClose(this: WebSocket): void {
+  this._server?._clientClosed(this);
 }
 
 function socketOnError(this: Duplex): void {

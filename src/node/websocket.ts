@@ -29,6 +29,8 @@ function isBlob(data: unknown): data is Blob {
  */
 
 const STATE_NAMES = ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'] as const;
+/** Shared by every connection that negotiated no extension (replaced, never mutated). */
+const NO_EXTENSIONS: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 
 export type SendCallback = (err?: Error | null) => void;
 
@@ -73,7 +75,9 @@ export class WebSocket extends typedEmitter<WebSocketEventMap>() implements Port
   /** @internal */ _isServer = true;
   /** @internal */ _protocol = '';
   /** @internal Negotiated extensions by name (permessage-deflate's codec when negotiated). */
-  _extensions: Record<string, unknown> = {};
+  _extensions: Record<string, unknown> = NO_EXTENSIONS;
+  /** @internal The server tracking this client (clientTracking), for its shared 'close' listener. */
+  _server: { _clientClosed(ws: WebSocket): void } | null = null;
   /** @internal Message compression, installed when permessage-deflate is negotiated. */
   _codec: MessageCodec | null = null;
   /** @internal */ _binaryType: BinaryType = 'nodebuffer';

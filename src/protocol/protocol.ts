@@ -34,6 +34,8 @@ const enum ParseState {
 }
 
 const EMPTY: Buffer = Buffer.alloc(0);
+/** Shared by every idle connection (never pushed to: replaced by a fresh list first). */
+const NO_FRAGMENTS: Buffer[] = [];
 /** Payloads at or under this size are unmasked with a byte loop that also spots plain ASCII. */
 const SMALL_PAYLOAD = 1024;
 /** Frames at or under this size are written as one buffer; bigger ones as header + payload. */
@@ -73,7 +75,8 @@ export class Protocol {
   // The message being assembled.
   private messageOpcode = 0;
   private messageCompressed = false;
-  private fragments: Buffer[] = [];
+  /** Fragments of the message being assembled; the shared empty list until one arrives. */
+  private fragments: Buffer[] = NO_FRAGMENTS;
   private messageLength = 0;
   /** Created on first use: only fragmented or partially received text needs it. */
   private utf8v: Utf8Validator | null = null;
@@ -303,6 +306,7 @@ export class Protocol {
       if (this.fin) utf8.reset();
     }
     if (!this.fin) {
+      if (this.fragments === NO_FRAGMENTS) this.fragments = [];
       this.fragments.push(payload);
       return;
     }
@@ -317,7 +321,7 @@ export class Protocol {
     } else {
       this.fragments.push(payload);
       data = this.fragments;
-      this.fragments = [];
+      this.fragments = NO_FRAGMENTS;
     }
     const compressed = this.messageCompressed;
     this.messageOpcode = 0;
@@ -379,7 +383,7 @@ export class Protocol {
     this.failed = true;
     this.state = ParseState.Done;
     this.queue.clear();
-    this.fragments = [];
+    this.fragments = NO_FRAGMENTS;
     if (!this.closeSent) this.close(err.closeCode);
     this.handler.onError(err);
   }

@@ -39,3 +39,8 @@ export function convertBinary(data: Buffer | Buffer[], binaryType: BinaryType): 
       return Array.isArray(data) ? Buffer.concat(data) : data;
   }
 }
+
+/** Buffers and strings, the common case, skip the `instanceof` on the hot path. */
+export function isBlob(data: unknown): data is Blob {
+  return typeof data === 'object' && data !== null && !Buffer.isBuffer(data) && typeof Blob !== 'undefined' && data instanceof Blob;
+}

@@ -6,7 +6,7 @@ import { CloseCode, ReadyState, isValidCloseCode } from '../protocol/constants.j
 import { Protocol } from '../protocol/protocol.js';
 import { addEventListener, getOnAttribute, removeEventListener, setOnAttribute, type EventSource } from './event-target.js';
 import { Port, type PortOwner } from './port.js';
-import { BINARY_TYPES, convertBinary, toBuffer, type BinaryType, type Data, type RawData } from './data.js';
+import { BINARY_TYPES, convertBinary, isBlob, toBuffer, type BinaryType, type Data, type RawData } from './data.js';
 import { attachSocket } from './socket-events.js';
 import { Outbox, dispatch, outgoing } from './outgoing.js';
 import { typedEmitter, type WebSocketEventMap } from './events.js';
@@ -16,10 +16,6 @@ import type { MessageCodec } from './codec.js';
 export { convertBinary, toBuffer, type BinaryType, type Data, type RawData, type WebSocketEventMap };
 export { kWebSocket } from './socket-events.js';
 
-/** Buffers and strings, the common case, skip the `instanceof` on the hot path. */
-function isBlob(data: unknown): data is Blob {
-  return typeof data === 'object' && data !== null && !Buffer.isBuffer(data) && typeof Blob !== 'undefined' && data instanceof Blob;
-}
 
 /**
  * The `ws`-compatible WebSocket, shared by client and server: an EventEmitter with the WHATWG

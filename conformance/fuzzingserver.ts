@@ -9,7 +9,7 @@
  *   /updateReports?agent=A        -> reports are written, then close
  */
 import net from 'node:net';
-import { acceptUpgrade, parseUpgrade, readHead } from './handshake.js';
+import { acceptUpgrade, receiveUpgrade } from './handshake.js';
 import { encodeFrame, OP_CLOSE, OP_TEXT } from './frame.js';
 import { parseOffers } from './deflate.js';
 import { runCase, type CaseResult } from './caseRun.js';
@@ -49,13 +49,7 @@ export function startFuzzingServer(opts: FuzzingServerOptions): Promise<FuzzingS
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => {});
     socket.setNoDelay(true);
-    let head;
-    try {
-      head = await readHead(socket, 5000);
-    } catch {
-      return socket.destroy();
-    }
-    const req = parseUpgrade(socket, head);
+    const req = await receiveUpgrade(socket);
     if (!req) return;
     const agent = req.query.get('agent') ?? 'unknown';
     const caseNo = Number(req.query.get('case') ?? NaN);
@@ -83,9 +77,9 @@ export function startFuzzingServer(opts: FuzzingServerOptions): Promise<FuzzingS
       case '/runCase': {
         if (!def) return fail('404 Not Found');
         // Only sections 12/13 negotiate permessage-deflate; every other case declines all extensions.
-        const negotiated = def.deflate ? def.deflate.accept(parseOffers(head.headers.get('sec-websocket-extensions'))) : null;
+        const negotiated = def.deflate ? def.deflate.accept(parseOffers(req.head.headers.get('sec-websocket-extensions'))) : null;
         acceptUpgrade(socket, req, negotiated?.header);
-        const r = await runCase(def, socket, head.rest, { agent, scale: opts.scale, role: 'server', deflate: negotiated });
+        const r = await runCase(def, socket, req.head.rest, { agent, scale: opts.scale, role: 'server', deflate: negotiated });
         if (!results.has(agent)) results.set(agent, []);
         const list = results.get(agent)!;
         const prev = list.findIndex((x) => x.id === r.id);

@@ -114,6 +114,18 @@ export function parseUpgrade(socket: net.Socket, head: HttpHead): ServerRequest 
   return { path: u.pathname, query: u.searchParams, head, key };
 }
 
+/** Read a client's request head and parse its upgrade; null (socket destroyed or answered) when it is unusable. */
+export async function receiveUpgrade(socket: net.Socket, timeoutMs = 5000): Promise<ServerRequest | null> {
+  let head: HttpHead;
+  try {
+    head = await readHead(socket, timeoutMs);
+  } catch {
+    socket.destroy();
+    return null;
+  }
+  return parseUpgrade(socket, head);
+}
+
 export function acceptUpgrade(socket: net.Socket, req: ServerRequest, extensions: string | undefined): void {
   const lines = [
     'HTTP/1.1 101 Switching Protocols',

@@ -6,18 +6,12 @@
  * Uses only the harness's own framing helpers; never use it as an example.
  */
 import net from 'node:net';
-import { acceptUpgrade, parseUpgrade, readHead } from '../handshake.js';
+import { acceptUpgrade, receiveUpgrade } from '../handshake.js';
 import { encodeFrame, FrameDecoder, OP_CLOSE, OP_PING, OP_PONG } from '../frame.js';
 
 const server = net.createServer(async (socket) => {
   socket.on('error', () => {});
-  let head;
-  try {
-    head = await readHead(socket, 5000);
-  } catch {
-    return socket.destroy();
-  }
-  const req = parseUpgrade(socket, head);
+  const req = await receiveUpgrade(socket);
   if (!req) return;
   acceptUpgrade(socket, req, undefined);
   const decoder = new FrameDecoder();
@@ -32,7 +26,7 @@ const server = net.createServer(async (socket) => {
     }
   };
   socket.on('data', onData);
-  if (head.rest.length) onData(head.rest);
+  if (req.head.rest.length) onData(req.head.rest);
 });
 server.listen(Number(process.argv[2] ?? 0), '127.0.0.1', () => {
   console.log(`LISTENING ${(server.address() as net.AddressInfo).port}`);

@@ -51,6 +51,23 @@ async function echoRound(send: (data: string | Buffer, binary: boolean) => void,
   }
 }
 
+/** `echoRound` over a client (ours or ws's): send with it, take its messages in order. */
+async function echoRoundWith(client: { send(data: string | Buffer, opts: { binary: boolean }): void; on(event: 'message', l: (d: Buffer, b: boolean) => void): unknown }) {
+  const queue: Array<[Buffer, boolean]> = [];
+  let wake: (() => void) | null = null;
+  client.on('message', (d, b) => {
+    queue.push([d, b]);
+    wake?.();
+  });
+  await echoRound(
+    (data, binary) => client.send(data, { binary }),
+    async () => {
+      while (queue.length === 0) await new Promise<void>((r) => (wake = r));
+      return queue.shift()!;
+    },
+  );
+}
+
 const SERVER_OPTIONS: Array<Record<string, unknown>> = [
   {},
   { threshold: 0 },
@@ -81,19 +98,7 @@ test('interop: our server with the ws client, every combination of parameters', 
       const label = JSON.stringify({ so, co, response: res.headers['sec-websocket-extensions'] });
       // A declined offer is legal (RFC 7692 §5): then the connection runs uncompressed.
       assert.equal(client.extensions, accepts(so, co) ? 'permessage-deflate' : '', label);
-      const queue: Array<[Buffer, boolean]> = [];
-      let wake: (() => void) | null = null;
-      client.on('message', (d: Buffer, b: boolean) => {
-        queue.push([d, b]);
-        wake?.();
-      });
-      await echoRound(
-        (data, binary) => client.send(data, { binary }),
-        async () => {
-          while (queue.length === 0) await new Promise<void>((r) => (wake = r));
-          return queue.shift()!;
-        },
-      );
+      await echoRoundWith(client);
       client.close();
       await once(client, 'close');
     }
@@ -120,19 +125,7 @@ test('interop: our client with the ws server, every combination of parameters', 
       }
       assert.ok(opened, label);
       assert.equal(client.extensions, 'permessage-deflate', label);
-      const queue: Array<[Buffer, boolean]> = [];
-      let wake: (() => void) | null = null;
-      client.on('message', (d, b) => {
-        queue.push([d as Buffer, b]);
-        wake?.();
-      });
-      await echoRound(
-        (data, binary) => client.send(data, { binary }),
-        async () => {
-          while (queue.length === 0) await new Promise<void>((r) => (wake = r));
-          return queue.shift()!;
-        },
-      );
+      await echoRoundWith(client);
       client.close();
       await once(client, 'close');
     }

@@ -2,6 +2,7 @@ import { IncomingMessage, STATUS_CODES } from 'node:http';
 import net from 'node:net';
 import { HandshakeError } from '../errors.js';
 import { MAX_HEAD_SIZE, findHeadEnd, parseRequestHead } from '../protocol/http1.js';
+import { RawServer, rawSocketsAvailable, type RawSocket } from './raw-socket.js';
 
 /**
  * The server `WebSocketServer({ port })` creates: a bare `net.Server` that reads each
@@ -14,9 +15,15 @@ import { MAX_HEAD_SIZE, findHeadEnd, parseRequestHead } from '../protocol/http1.
 
 export type UpgradeHandler = (req: IncomingMessage, socket: net.Socket, head: Buffer) => void;
 
-export function createUpgradeServer(onUpgrade: UpgradeHandler, handshakeTimeout: number): net.Server {
+/**
+ * With `raw` (the default where the runtime has them), connections are `RawSocket`s on libuv
+ * handles (raw-socket.ts) rather than `net.Socket`s; they are handed on typed as `net.Socket`
+ * because they have the members the rest of the server uses.
+ */
+export function createUpgradeServer(onUpgrade: UpgradeHandler, handshakeTimeout: number, raw: boolean): net.Server | RawServer {
   const deadlines = new HandshakeDeadlines(handshakeTimeout);
-  const server = net.createServer({ noDelay: true }, (socket) => readHead(socket, onUpgrade, deadlines));
+  const onConnection = (socket: net.Socket | RawSocket) => readHead(socket as net.Socket, onUpgrade, deadlines);
+  const server = raw && rawSocketsAvailable ? new RawServer({ noDelay: true }, onConnection) : net.createServer({ noDelay: true }, onConnection);
   server.on('close', () => deadlines.stop());
   return server;
 }

@@ -1,0 +1,800 @@
+import { lookup } from 'node:dns';
+import { constants as osConstants } from 'node:os';
+import { EventEmitter } from 'node:events';
+import { isIP, type AddressInfo } from 'node:net';
+import { getSystemErrorName } from 'node:util';
+
+/**
+ * TCP on libuv handles directly, for the server hyperwire owns (`WebSocketServer({ port })`).
+ *
+ * A `net.Socket` is a full Duplex stream: two stream states, a buffer list, an
+ * EventEmitter's listener table, an async id, and per-read and per-write stream machinery.
+ * For a WebSocket that is most of the cost of a handshake and of an idle connection, and a
+ * good part of each small message. Node's `net` module is itself written over the `tcp_wrap`
+ * and `stream_wrap` bindings (`process.binding` still hands them out, without a warning);
+ * `RawSocket` and `RawServer` use the same handles with only what a WebSocket needs.
+ *
+ * `RawSocket` has the members of `net.Socket` that WebSocket servers use (`write`, `end`,
+ * `destroy`, `pause`/`resume`, `setTimeout`, `setNoDelay`, `setKeepAlive`, the address
+ * getters, and the events 'data', 'end', 'finish', 'drain', 'timeout', 'error', 'close'),
+ * so `req.socket` and `ws._socket` work for the usual purposes; it is not a stream (no
+ * `pipe`). `WebSocketServer({ port, rawSockets: false })`, or a runtime without the
+ * bindings, uses `net` instead.
+ */
+
+// ─── The bindings ──────────────────────────────────────────────────────────────────────
+
+interface Req {
+  oncomplete: ((this: Req, status: number) => void) | null;
+  handle: TcpHandle;
+  socket: RawSocket | null;
+  buffer: Buffer | Buffer[] | null;
+  callback: WriteCallback | null;
+  bytes: number;
+}
+
+interface TcpHandle {
+  onread: (this: TcpHandle, buffer: ArrayBuffer | undefined) => void;
+  onconnection: (this: TcpHandle, status: number, client?: TcpHandle) => void;
+  owner: RawSocket | RawServer | null;
+  readonly writeQueueSize: number;
+  readonly bytesRead: number;
+  readonly bytesWritten: number;
+  readStart(): number;
+  readStop(): number;
+  writeBuffer(req: Req, data: Buffer): number;
+  writev(req: Req, chunks: Buffer[], allBuffers: true): number;
+  shutdown(req: Req): number;
+  close(cb?: () => void): void;
+  setNoDelay(on: boolean): number;
+  setKeepAlive(on: boolean, delaySeconds: number): number;
+  getpeername(out: Record<string, unknown>): number;
+  getsockname(out: Record<string, unknown>): number;
+  bind(address: string, port: number): number;
+  bind6(address: string, port: number, flags: number): number;
+  listen(backlog: number): number;
+  ref(): void;
+  unref(): void;
+}
+
+interface Bindings {
+  TCP: new (type: number) => TcpHandle;
+  SERVER: number;
+  WriteWrap: new () => Req;
+  ShutdownWrap: new () => Req;
+  state: Int32Array;
+  kReadBytesOrError: number;
+  kArrayBufferOffset: number;
+  kLastWriteWasAsync: number;
+}
+
+const UV_EOF = -4095;
+const UV_ENOTCONN = -osConstants.errno.ENOTCONN;
+
+function loadBindings(): Bindings | null {
+  try {
+    const proc = process as unknown as { binding?: (name: string) => Record<string, any>; versions: Record<string, string | undefined> };
+    // Other runtimes (Bun, Deno) and `--pending-deprecation` (which warns on process.binding)
+    // get `net`.
+    if (typeof proc.binding !== 'function' || proc.versions.bun || proc.versions.deno) return null;
+    if (process.execArgv.includes('--pending-deprecation') || /--pending-deprecation/.test(process.env.NODE_OPTIONS ?? '')) return null;
+    const tcp = proc.binding('tcp_wrap');
+    const stream = proc.binding('stream_wrap');
+    const b: Bindings = {
+      TCP: tcp.TCP,
+      SERVER: tcp.constants?.SERVER,
+      WriteWrap: stream.WriteWrap,
+      ShutdownWrap: stream.ShutdownWrap,
+      state: stream.streamBaseState,
+      kReadBytesOrError: stream.kReadBytesOrError,
+      kArrayBufferOffset: stream.kArrayBufferOffset,
+      kLastWriteWasAsync: stream.kLastWriteWasAsync,
+    };
+    if (
+      typeof b.TCP !== 'function' || typeof b.WriteWrap !== 'function' || typeof b.ShutdownWrap !== 'function' ||
+      !(b.state instanceof Int32Array) || typeof b.SERVER !== 'number' ||
+      typeof b.kReadBytesOrError !== 'number' || typeof b.kArrayBufferOffset !== 'number' || typeof b.kLastWriteWasAsync !== 'number'
+    ) {
+      return null;
+    }
+    const proto = b.TCP.prototype as unknown as Record<string, unknown>;
+    for (const m of ['readStart', 'readStop', 'writeBuffer', 'writev', 'shutdown', 'close', 'bind', 'bind6', 'listen', 'getpeername', 'getsockname']) {
+      if (typeof proto[m] !== 'function') return null;
+    }
+    return b;
+  } catch {
+    return null;
+  }
+}
+
+const bindings = loadBindings();
+
+/** Whether this runtime gives us libuv TCP handles (else `net` is used). */
+export const rawSocketsAvailable = bindings !== null;
+
+const B = bindings as Bindings;
+
+/** A Node-style system error (`code`, `errno`, `syscall`), as `net` makes them. */
+function uvError(errno: number, syscall: string, address?: string, port?: number): NodeJS.ErrnoException {
+  let code: string;
+  try {
+    code = getSystemErrorName(errno);
+  } catch {
+    code = `UV_${-errno}`;
+  }
+  let message = `${syscall} ${code}`;
+  if (address !== undefined) message += ` ${address}${port !== undefined && port > 0 ? `:${port}` : ''}`;
+  const err = new Error(message) as NodeJS.ErrnoException & { address?: string; port?: number };
+  err.errno = errno;
+  err.code = code;
+  err.syscall = syscall;
+  if (address !== undefined) err.address = address;
+  if (port !== undefined) err.port = port;
+  return err;
+}
+
+// ─── RawSocket ─────────────────────────────────────────────────────────────────────────
+
+type WriteCallback = (err?: Error | null) => void;
+
+/** `net.Socket`'s default `writableHighWaterMark`: `write()` returns false above it. */
+const HIGH_WATER_MARK = 16 * 1024;
+
+export class RawSocket extends EventEmitter {
+  _handle: TcpHandle | null;
+  readable = true;
+  writable = true;
+  destroyed = false;
+  /** The write side is finished (shutdown done). */
+  writableFinished = false;
+  writableNeedDrain = false;
+  readonly allowHalfOpen = false;
+  readonly connecting = false;
+  /** The server that accepted this socket (for its connection count). */
+  server: RawServer | null;
+
+  private reading = false;
+  private paused = false;
+  private readEnded = false;
+  private eofPending = false;
+  /** Chunks given back with `unshift` (or held while paused), delivered on `resume`. */
+  private held: Buffer[] | null = null;
+  private heldBytes = 0;
+  private deliverScheduled = false;
+  /** Writes libuv has queued (the kernel did not take them at once). */
+  private asyncWrites = 0;
+  private corked = 0;
+  private corkedChunks: Buffer[] | null = null;
+  private corkedCallbacks: WriteCallback[] | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private peer: AddressInfo | null = null;
+  private hadError = false;
+
+  constructor(handle: TcpHandle, server: RawServer | null) {
+    super();
+    this._handle = handle;
+    this.server = server;
+    handle.owner = this;
+    handle.onread = onRead;
+  }
+
+  /** Start reading (accepted sockets start at once). */
+  _start(): void {
+    this.startReading();
+  }
+
+  // ─── Reading ─────────────────────────────────────────────────────────────────────────
+
+  private startReading(): void {
+    if (this.reading || this._handle === null || this.readEnded) return;
+    const err = this._handle.readStart();
+    if (err !== 0) {
+      this.destroy(uvError(err, 'read'));
+      return;
+    }
+    this.reading = true;
+  }
+
+  private stopReading(): void {
+    if (!this.reading || this._handle === null) return;
+    this.reading = false;
+    this._handle.readStop();
+  }
+
+  /** @internal A chunk from libuv. */
+  _onData(chunk: Buffer): void {
+    if (this.timer !== null) this.timer.refresh();
+    if (this.paused || this.held !== null) {
+      // Like a paused net.Socket: keep what arrives, and stop reading once a high-water mark
+      // of it is held (the kernel then pushes back on the peer).
+      (this.held ??= []).push(chunk);
+      this.heldBytes += chunk.length;
+      if (this.heldBytes >= HIGH_WATER_MARK) this.stopReading();
+      return;
+    }
+    this.emit('data', chunk);
+  }
+
+  /** @internal The peer finished sending (FIN). */
+  _onEof(): void {
+    this.stopReading();
+    if (this.held !== null) {
+      this.eofPending = true;
+      return;
+    }
+    // Nothing undelivered: 'end' now, even while paused, as a net.Socket does.
+    this.endReadable();
+  }
+
+  private endReadable(): void {
+    if (this.readEnded) return;
+    this.readEnded = true;
+    this.readable = false;
+    this.emit('end');
+    // allowHalfOpen is false, as for sockets of a net.Server: our side ends too.
+    if (!this.destroyed) {
+      if (this.writable) this.end();
+      else if (this.writableFinished) this.destroy();
+    }
+  }
+
+  /** Stop delivering 'data' (what arrives meanwhile is kept, up to a high-water mark). */
+  pause(): this {
+    this.paused = true;
+    return this;
+  }
+
+  resume(): this {
+    if (this.destroyed) return this;
+    this.paused = false;
+    if (this.held !== null || this.eofPending) {
+      if (!this.deliverScheduled) {
+        this.deliverScheduled = true;
+        process.nextTick(deliverHeld, this);
+      }
+    } else {
+      this.startReading();
+    }
+    return this;
+  }
+
+  /** @internal Deliver what `unshift`/pause held, then read again. */
+  _deliverHeld(): void {
+    this.deliverScheduled = false;
+    while (this.held !== null && !this.paused && !this.destroyed) {
+      const chunk = this.held.shift()!;
+      this.heldBytes -= chunk.length;
+      if (this.held.length === 0) {
+        this.held = null;
+        this.heldBytes = 0;
+      }
+      this.emit('data', chunk);
+    }
+    if (this.paused || this.destroyed) return;
+    if (this.eofPending) {
+      this.eofPending = false;
+      this.endReadable();
+    } else {
+      this.startReading();
+    }
+  }
+
+  /** Put `chunk` back in front of what has not been delivered yet. */
+  unshift(chunk: Buffer): void {
+    (this.held ??= []).unshift(chunk);
+    this.heldBytes += chunk.length;
+    if (!this.paused && !this.deliverScheduled) {
+      this.deliverScheduled = true;
+      process.nextTick(deliverHeld, this);
+    }
+  }
+
+  isPaused(): boolean {
+    return this.paused;
+  }
+
+  // ─── Writing ─────────────────────────────────────────────────────────────────────────
+
+  /** Bytes accepted by `write` that the kernel has not taken yet. */
+  get writableLength(): number {
+    let n = 0;
+    if (this.asyncWrites > 0 && this._handle !== null) n = this._handle.writeQueueSize;
+    if (this.corkedChunks !== null) for (const c of this.corkedChunks) n += c.length;
+    return n;
+  }
+
+  get bufferSize(): number {
+    return this.writableLength;
+  }
+
+  get writableHighWaterMark(): number {
+    return HIGH_WATER_MARK;
+  }
+
+  get writableEnded(): boolean {
+    return !this.writable && !this.destroyed ? true : this.writableFinished;
+  }
+
+  get bytesRead(): number {
+    return this._handle?.bytesRead ?? 0;
+  }
+
+  get bytesWritten(): number {
+    return this._handle?.bytesWritten ?? 0;
+  }
+
+  write(data: Buffer | Uint8Array | string, encoding?: BufferEncoding | WriteCallback, cb?: WriteCallback): boolean {
+    if (typeof encoding === 'function') {
+      cb = encoding;
+      encoding = undefined;
+    }
+    const buf = typeof data === 'string' ? Buffer.from(data, encoding ?? 'utf8') : Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    if (!this.writable || this._handle === null) {
+      const err = new Error(this.destroyed ? 'Cannot call write after a stream was destroyed' : 'write after end') as NodeJS.ErrnoException;
+      err.code = this.destroyed ? 'ERR_STREAM_DESTROYED' : 'ERR_STREAM_WRITE_AFTER_END';
+      if (cb) process.nextTick(cb, err);
+      return false;
+    }
+    if (this.corked > 0) {
+      (this.corkedChunks ??= []).push(buf);
+      if (cb) (this.corkedCallbacks ??= []).push(cb);
+      return true;
+    }
+    return this.dispatch(buf, null, cb ?? null);
+  }
+
+  /** Hand `buf` (or `chunks`, as one writev) to libuv. */
+  private dispatch(buf: Buffer | null, chunks: Buffer[] | null, cb: WriteCallback | null): boolean {
+    const handle = this._handle!;
+    const req = new B.WriteWrap();
+    req.handle = handle;
+    req.oncomplete = onWriteComplete;
+    const err = buf !== null ? handle.writeBuffer(req, buf) : handle.writev(req, chunks!, true);
+    if (err !== 0) {
+      const e = uvError(err, 'write');
+      if (cb) process.nextTick(cb, e);
+      this.destroy(e);
+      return false;
+    }
+    if (this.timer !== null) this.timer.refresh();
+    if (B.state[B.kLastWriteWasAsync] !== 0) {
+      // The kernel did not take it all: libuv keeps the rest, and tells us when it is out.
+      req.socket = this;
+      req.buffer = buf ?? chunks;
+      req.callback = cb;
+      this.asyncWrites++;
+      if (handle.writeQueueSize >= HIGH_WATER_MARK) {
+        this.writableNeedDrain = true;
+        return false;
+      }
+      return true;
+    }
+    if (cb !== null) process.nextTick(cb, null);
+    return this.asyncWrites === 0 || handle.writeQueueSize < HIGH_WATER_MARK;
+  }
+
+  /** @internal An async write finished (or failed, or was cancelled by close). */
+  _onWriteComplete(status: number, cb: WriteCallback | null): void {
+    this.asyncWrites--;
+    if (status < 0) {
+      const err = uvError(status, 'write');
+      if (cb) cb(err);
+      this.destroy(err);
+      return;
+    }
+    if (cb) cb(null);
+    if (this.asyncWrites === 0 && this.writableNeedDrain && !this.destroyed) {
+      this.writableNeedDrain = false;
+      this.emit('drain');
+    }
+  }
+
+  cork(): void {
+    this.corked++;
+  }
+
+  uncork(): void {
+    if (this.corked === 0 || --this.corked > 0) return;
+    const chunks = this.corkedChunks;
+    const callbacks = this.corkedCallbacks;
+    this.corkedChunks = null;
+    this.corkedCallbacks = null;
+    if (chunks === null || this._handle === null) return;
+    const cb =
+      callbacks === null ? null : callbacks.length === 1 ? callbacks[0] : (err?: Error | null) => {
+        for (const c of callbacks) c(err);
+      };
+    if (chunks.length === 1) this.dispatch(chunks[0], null, cb);
+    else this.dispatch(null, chunks, cb);
+  }
+
+  /** Finish the write side (FIN once queued writes are out). */
+  end(data?: Buffer | string | WriteCallback, encoding?: BufferEncoding | WriteCallback, cb?: WriteCallback): this {
+    if (typeof data === 'function') {
+      cb = data;
+      data = undefined;
+    } else if (typeof encoding === 'function') {
+      cb = encoding;
+      encoding = undefined;
+    }
+    if (data !== undefined && data !== null) this.write(data, encoding as BufferEncoding | undefined);
+    if (cb) this.once('finish', cb);
+    if (!this.writable || this._handle === null) return this;
+    if (this.corked > 0) {
+      this.corked = 1;
+      this.uncork();
+    }
+    this.writable = false;
+    const req = new B.ShutdownWrap();
+    req.handle = this._handle;
+    req.socket = this;
+    req.oncomplete = onShutdownComplete;
+    const err = this._handle.shutdown(req);
+    // 1: finished synchronously (Node's convention); ENOTCONN: the peer is gone already.
+    if (err === 1 || err === UV_ENOTCONN) process.nextTick(onShutdown, this, 0);
+    else if (err !== 0) this.destroy(uvError(err, 'shutdown'));
+    return this;
+  }
+
+  /** @internal The FIN went out. */
+  _onShutdown(status: number): void {
+    if (this.destroyed) return;
+    if (status < 0 && status !== UV_ENOTCONN) {
+      this.destroy(uvError(status, 'shutdown'));
+      return;
+    }
+    this.writableFinished = true;
+    this.emit('finish');
+    if (this.readEnded) this.destroy();
+  }
+
+  destroySoon(): void {
+    if (this.writable) this.end();
+    if (this.writableFinished) this.destroy();
+    else this.once('finish', () => this.destroy());
+  }
+
+  /** Close the connection now; queued writes are cancelled. */
+  destroy(err?: Error | null): this {
+    if (this.destroyed) return this;
+    this.destroyed = true;
+    this.readable = false;
+    this.writable = false;
+    this.reading = false;
+    this.held = null;
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    const handle = this._handle;
+    this._handle = null;
+    if (err) {
+      this.hadError = true;
+      process.nextTick(emitError, this, err);
+    }
+    if (handle !== null) {
+      handle.onread = ignoreRead;
+      handle.close(() => this.closed());
+    } else {
+      process.nextTick(() => this.closed());
+    }
+    return this;
+  }
+
+  /** Close with a TCP RST instead of a FIN (net's `resetAndDestroy`). */
+  resetAndDestroy(): this {
+    const handle = this._handle as (TcpHandle & { reset?: (cb: () => void) => number }) | null;
+    if (handle === null || typeof handle.reset !== 'function' || this.destroyed) return this.destroy();
+    this.destroyed = true;
+    this.readable = false;
+    this.writable = false;
+    this._handle = null;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    handle.onread = ignoreRead;
+    if (handle.reset(() => this.closed()) !== 0) handle.close(() => this.closed());
+    return this;
+  }
+
+  private closed(): void {
+    this.server?._connectionClosed();
+    this.emit('close', this.hadError);
+  }
+
+  // ─── Options and addresses ───────────────────────────────────────────────────────────
+
+  setNoDelay(noDelay = true): this {
+    this._handle?.setNoDelay(noDelay);
+    return this;
+  }
+
+  setKeepAlive(enable = false, initialDelay = 0): this {
+    this._handle?.setKeepAlive(enable, Math.floor(initialDelay / 1000));
+    return this;
+  }
+
+  /** Emit 'timeout' after `ms` without reads or writes (0 turns it off), like net. */
+  setTimeout(ms: number, cb?: () => void): this {
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (ms > 0 && !this.destroyed) {
+      this.timer = setTimeout(emitTimeout, ms, this);
+      this.timer.unref();
+      if (cb) this.once('timeout', cb);
+    } else if (cb) {
+      this.removeListener('timeout', cb);
+    }
+    return this;
+  }
+
+  ref(): this {
+    this._handle?.ref();
+    return this;
+  }
+
+  unref(): this {
+    this._handle?.unref();
+    return this;
+  }
+
+  private peerAddress(): Partial<AddressInfo> {
+    if (this.peer === null && this._handle !== null) {
+      const out: Record<string, unknown> = {};
+      if (this._handle.getpeername(out) === 0) this.peer = out as unknown as AddressInfo;
+    }
+    return this.peer ?? {};
+  }
+
+  get remoteAddress(): string | undefined {
+    return this.peerAddress().address;
+  }
+  get remotePort(): number | undefined {
+    return this.peerAddress().port;
+  }
+  get remoteFamily(): string | undefined {
+    return this.peerAddress().family;
+  }
+
+  address(): AddressInfo | Record<string, never> {
+    const out: Record<string, unknown> = {};
+    if (this._handle === null || this._handle.getsockname(out) !== 0) return {};
+    return out as unknown as AddressInfo;
+  }
+  get localAddress(): string | undefined {
+    return (this.address() as Partial<AddressInfo>).address;
+  }
+  get localPort(): number | undefined {
+    return (this.address() as Partial<AddressInfo>).port;
+  }
+  get localFamily(): string | undefined {
+    return (this.address() as Partial<AddressInfo>).family;
+  }
+
+  get readyState(): string {
+    if (this.destroyed) return 'closed';
+    if (this.readable && this.writable) return 'open';
+    if (this.readable) return 'readOnly';
+    if (this.writable) return 'writeOnly';
+    return 'closed';
+  }
+
+  get pending(): boolean {
+    return false;
+  }
+}
+
+// Shared callbacks (no closures per connection or per write).
+
+function onRead(this: TcpHandle, arrayBuffer: ArrayBuffer | undefined): void {
+  const socket = this.owner as RawSocket;
+  const n = B.state[B.kReadBytesOrError];
+  if (n > 0) {
+    if (socket.destroyed) return;
+    socket._onData(Buffer.from(arrayBuffer!, B.state[B.kArrayBufferOffset], n));
+  } else if (n === UV_EOF) {
+    socket._onEof();
+  } else if (n < 0) {
+    socket.destroy(uvError(n, 'read'));
+  }
+}
+
+function onWriteComplete(this: Req, status: number): void {
+  const socket = this.socket;
+  const cb = this.callback;
+  this.buffer = null;
+  this.callback = null;
+  this.socket = null;
+  if (socket !== null) socket._onWriteComplete(status, cb);
+}
+
+function onShutdownComplete(this: Req, status: number): void {
+  const socket = this.socket;
+  this.socket = null;
+  if (socket !== null) socket._onShutdown(status);
+}
+
+function onShutdown(socket: RawSocket, status: number): void {
+  socket._onShutdown(status);
+}
+
+function deliverHeld(socket: RawSocket): void {
+  socket._deliverHeld();
+}
+
+function emitError(socket: RawSocket, err: Error): void {
+  // Like a net.Socket, but never an unhandled 'error': a connection's failure is reported to
+  // whoever listens, and otherwise ends in 'close'.
+  if (socket.listenerCount('error') > 0) socket.emit('error', err);
+}
+
+function emitTimeout(socket: RawSocket): void {
+  if (!socket.destroyed) socket.emit('timeout');
+}
+
+// ─── RawServer ─────────────────────────────────────────────────────────────────────────
+
+export type ConnectionListener = (socket: RawSocket) => void;
+
+/**
+ * A listening TCP handle with `net.Server`'s `listen`/`address`/`close` and its
+ * 'listening', 'connection', 'error' and 'close' events. Like `net.Server`, 'close' waits for
+ * the open connections to end.
+ */
+export class RawServer extends EventEmitter {
+  private handle: TcpHandle | null = null;
+  private connections = 0;
+  private closing = false;
+  private unrefed = false;
+  private readonly noDelay: boolean;
+
+  constructor(options: { noDelay?: boolean }, onConnection?: ConnectionListener) {
+    super();
+    this.noDelay = options.noDelay ?? false;
+    if (onConnection) this.on('connection', onConnection);
+  }
+
+  get listening(): boolean {
+    return this.handle !== null;
+  }
+
+  /** `listen(port, host?, backlog?, cb?)` as `net.Server`: no host means every address (`::`, else `0.0.0.0`). */
+  listen(port?: number, host?: string | (() => void), backlog?: number | (() => void), cb?: () => void): this {
+    if (typeof host === 'function') {
+      cb = host;
+      host = undefined;
+    } else if (typeof backlog === 'function') {
+      cb = backlog;
+      backlog = undefined;
+    }
+    if (cb) this.once('listening', cb);
+    const p = port === undefined || port === null ? 0 : Number(port);
+    if (!Number.isInteger(p) || p < 0 || p > 65535) {
+      const err = new RangeError(`options.port should be >= 0 and < 65536. Received ${String(port)}.`) as RangeError & { code: string };
+      err.code = 'ERR_SOCKET_BAD_PORT';
+      throw err;
+    }
+    const bl = typeof backlog === 'number' ? backlog : 511;
+    if (host === undefined || host === null || host === '') {
+      this.bindAndListen(['::', '0.0.0.0'], p, bl);
+    } else if (isIP(host)) {
+      this.bindAndListen([host], p, bl);
+    } else {
+      lookup(host, (err, address) => {
+        if (err) this.emit('error', err);
+        else this.bindAndListen([address], p, bl);
+      });
+    }
+    return this;
+  }
+
+  private bindAndListen(addresses: string[], port: number, backlog: number): void {
+    let err = 0;
+    let handle: TcpHandle | null = null;
+    let address = addresses[0];
+    for (address of addresses) {
+      handle = new B.TCP(B.SERVER);
+      err = isIP(address) === 6 ? handle.bind6(address, port, 0) : handle.bind(address, port);
+      if (err === 0) break;
+      handle.close();
+      handle = null;
+    }
+    if (err === 0 && handle !== null) {
+      err = handle.listen(backlog);
+      if (err !== 0) {
+        handle.close();
+        handle = null;
+      }
+    }
+    if (err !== 0 || handle === null) {
+      process.nextTick(() => this.emit('error', uvError(err, 'listen', address, port)));
+      return;
+    }
+    handle.owner = this;
+    handle.onconnection = onConnection;
+    if (this.unrefed) handle.unref();
+    this.handle = handle;
+    process.nextTick(() => {
+      if (this.handle === handle) this.emit('listening');
+    });
+  }
+
+  /** @internal */
+  _onConnection(status: number, client: TcpHandle | undefined): void {
+    if (status !== 0 || client === undefined) {
+      if (this.listenerCount('error') > 0) this.emit('error', uvError(status, 'accept'));
+      return;
+    }
+    if (this.closing) {
+      client.close();
+      return;
+    }
+    this.connections++;
+    const socket = new RawSocket(client, this);
+    if (this.noDelay) client.setNoDelay(true);
+    socket._start();
+    this.emit('connection', socket);
+  }
+
+  /** @internal */
+  _connectionClosed(): void {
+    this.connections--;
+    if (this.closing && this.connections === 0 && this.handle === null) this.emit('close');
+  }
+
+  address(): AddressInfo | null {
+    if (this.handle === null) return null;
+    const out: Record<string, unknown> = {};
+    if (this.handle.getsockname(out) !== 0) return null;
+    return out as unknown as AddressInfo;
+  }
+
+  /** Stop accepting; 'close' (and `cb`) once every accepted connection has closed. */
+  close(cb?: (err?: Error) => void): this {
+    if (this.handle === null) {
+      if (cb) {
+        const err = new Error('Server is not running.') as NodeJS.ErrnoException;
+        err.code = 'ERR_SERVER_NOT_RUNNING';
+        process.nextTick(cb, err);
+      }
+      return this;
+    }
+    if (cb) this.once('close', () => cb());
+    const handle = this.handle;
+    this.handle = null;
+    this.closing = true;
+    handle.onconnection = ignoreConnection;
+    handle.close(() => {
+      if (this.connections === 0) this.emit('close');
+    });
+    return this;
+  }
+
+  getConnections(cb: (err: Error | null, count: number) => void): this {
+    process.nextTick(cb, null, this.connections);
+    return this;
+  }
+
+  ref(): this {
+    this.unrefed = false;
+    this.handle?.ref();
+    return this;
+  }
+
+  unref(): this {
+    this.unrefed = true;
+    this.handle?.unref();
+    return this;
+  }
+}
+
+function onConnection(this: TcpHandle, status: number, client?: TcpHandle): void {
+  (this.owner as RawServer)._onConnection(status, client);
+}
+
+// The handles' callback slots take functions only (never null).
+function ignoreRead(): void {}
+function ignoreConnection(this: TcpHandle, status: number, client?: TcpHandle): void {
+  client?.close();
+}

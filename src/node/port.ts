@@ -95,7 +95,10 @@ export class Port implements ProtocolHandler {
     this.schedule();
   }
 
-  /** `size` bytes of pending output for the caller to fill in now (a frame). */
+  /** Where the room `frameBuffer` gave last starts in the buffer it returned. */
+  frameOffset = 0;
+
+  /** `size` bytes of pending output for the caller to fill in now (a frame), at `frameOffset`. */
   frameBuffer(size: number): Buffer {
     let out = this.out;
     if (out === null || this.outLength + size > out.length) {
@@ -104,10 +107,11 @@ export class Port implements ProtocolHandler {
       this.outLength = 0;
     }
     const start = this.outLength;
+    this.frameOffset = start;
     this.outLength = start + size;
     this.pendingBytes += size;
     if (this.socket !== null) this.schedule();
-    return out.subarray(start, start + size);
+    return out;
   }
 
   /** Move the used part of `out` to the chunk list (a later write must come after it). */

@@ -356,8 +356,9 @@ export class WebSocketServer extends typedEmitter<WebSocketServerEventMap>() {
     });
     if (this.clients) {
       this.clients.add(ws);
+      // The WebSocket tells us itself, just before its 'close' listeners run (as the first
+      // 'close' listener `ws` adds would): no listener per connection.
       ws._server = this;
-      ws.on('close', trackedClientOnClose);
     }
     cb(ws, req);
   }
@@ -388,11 +389,6 @@ function emitClose(server: WebSocketServer): void {
   s.state = ServerState.Closed;
   s.shouldEmitClose = false;
   server.emit('close');
-}
-
-/** One listener shared by every tracked client (no closure per connection). */
-function trackedClientOnClose(this: WebSocket): void {
-  this._server?._clientClosed(this);
 }
 
 function socketOnError(this: Duplex): void {

@@ -2,6 +2,7 @@ import type { Duplex } from 'node:stream';
 import { ReadyState } from '../protocol/constants.js';
 import { emitDrainIfNeeded } from './port.js';
 import type { WebSocket } from './websocket.js';
+import { RawSocket, type RawSocketSink } from './raw-socket.js';
 
 /**
  * The socket side of a WebSocket: listeners shared by every connection (`this` is the
@@ -15,6 +16,16 @@ type SocketWithWs = Duplex & { [kWebSocket]?: WebSocket };
 /** Bind `socket` to `ws` and listen to it. */
 export function attachSocket(ws: WebSocket, socket: Duplex): void {
   (socket as SocketWithWs)[kWebSocket] = ws;
+  const raw: unknown = socket;
+  if (raw instanceof RawSocket) {
+    // Direct calls instead of listeners (no listener table per connection).
+    raw.sink = rawSink;
+    // The handshake's listeners are gone; drop the empty table EventEmitter left behind.
+    const emitter = raw as unknown as { _events: unknown; _eventsCount: number };
+    if (emitter._eventsCount === 0) emitter._events = undefined;
+    raw.resume();
+    return;
+  }
   socket.on('close', socketOnClose);
   socket.on('data', socketOnData);
   socket.on('end', socketOnEnd);
@@ -40,6 +51,8 @@ function socketOnEnd(this: SocketWithWs): void {
 
 function socketOnClose(this: SocketWithWs): void {
   const ws = this[kWebSocket]!;
+  const raw: unknown = this;
+  if (raw instanceof RawSocket) raw.sink = null;
   this.removeListener('data', socketOnData);
   this.removeListener('end', socketOnEnd);
   this.removeListener('drain', socketOnDrain);
@@ -52,8 +65,10 @@ function socketOnClose(this: SocketWithWs): void {
 function socketOnError(this: SocketWithWs): void {
   const ws = this[kWebSocket];
   // Socket errors (ECONNRESET, EPIPE) end the connection; the 'close' event reports 1006.
-  this.removeListener('error', socketOnError);
-  this.on('error', noop);
+  if (!((this as unknown) instanceof RawSocket)) {
+    this.removeListener('error', socketOnError);
+    this.on('error', noop);
+  }
   if (ws) ws._readyState = ReadyState.CLOSING;
   this.destroy();
 }
@@ -64,3 +79,11 @@ function socketOnDrain(this: SocketWithWs): void {
 }
 
 function noop(): void {}
+
+const rawSink: RawSocketSink = {
+  data: socketOnData as unknown as RawSocketSink['data'],
+  end: socketOnEnd as unknown as RawSocketSink['end'],
+  close: socketOnClose as unknown as RawSocketSink['close'],
+  error: socketOnError as unknown as RawSocketSink['error'],
+  drain: socketOnDrain as unknown as RawSocketSink['drain'],
+};

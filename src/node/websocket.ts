@@ -54,6 +54,10 @@ export interface SocketSettings {
 
 const EMPTY: Buffer = Buffer.alloc(0);
 
+/** Instances have no inherited properties (the prototype chain ends in a null-prototype object). */
+const ListenerTable = function ListenerTable(this: object): void {} as unknown as new () => object;
+ListenerTable.prototype = Object.create(null) as object;
+
 export class WebSocket extends typedEmitter<WebSocketEventMap>() implements PortOwner, EventSource {
   static readonly CONNECTING = ReadyState.CONNECTING;
   static readonly OPEN = ReadyState.OPEN;
@@ -99,6 +103,11 @@ export class WebSocket extends typedEmitter<WebSocketEventMap>() implements Port
   constructor(address: string | URL, protocols?: string | string[] | ClientOptions, options?: ClientOptions);
   constructor(address: string | URL | null, protocols?: string | string[] | ClientOptions, options?: ClientOptions) {
     super();
+    // A fast-properties listener table instead of EventEmitter's dictionary-mode one: a
+    // connection's few event names cost a few words, not a hash table (memory per idle
+    // connection). Node's EventEmitter only indexes `_events` by name, so any object with no
+    // inherited properties works.
+    (this as unknown as { _events: object })._events = new ListenerTable();
     if (address !== null) {
       this._isServer = false;
       if (protocols === undefined) protocols = [];
@@ -392,6 +401,10 @@ export class WebSocket extends typedEmitter<WebSocketEventMap>() implements Port
     const core = this._core;
     const code = core !== null && core.closeReceived ? core.closeCode : CloseCode.Abnormal;
     const reason = core !== null && core.closeReceived ? core.closeReason : EMPTY;
+    if (this._server !== null) {
+      this._server._clientClosed(this);
+      this._server = null;
+    }
     this.emit('close', code, reason);
   }
 

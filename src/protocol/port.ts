@@ -41,10 +41,13 @@ export interface ProtocolHandler {
   /** Bytes to send, in order. */
   write(data: Buffer): void;
   /**
-   * Optional: `size` bytes of the outgoing stream, at the current end, for the core to fill
-   * with one frame now (saves an allocation and a copy per small frame).
+   * Optional: room for `size` bytes at the current end of the outgoing stream, for the core to
+   * fill with one frame now (saves an allocation and a copy per small frame). The bytes are
+   * `[frameOffset, frameOffset + size)` of the returned buffer (no view is made per frame).
    */
   frameBuffer?(size: number): Buffer;
+  /** Where the room given by the last `frameBuffer` call starts. */
+  frameOffset?: number;
   /**
    * Optional: true when the reply to the peer's Close must wait (the I/O layer still has
    * messages to send first, e.g. in zlib); the I/O layer then calls `close()` itself.

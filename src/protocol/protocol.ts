@@ -452,9 +452,10 @@ export class Protocol {
       }
       const hl = headerLength(length, mask !== null);
       const out = handler.frameBuffer(hl + length);
-      writeHeader(out, 0, opcode, length, fin, rsv1, mask);
-      if (mask) applyMask(payload, 0, length, mask, out, hl);
-      else out.set(payload, hl);
+      const at = handler.frameOffset!;
+      writeHeader(out, at, opcode, length, fin, rsv1, mask);
+      if (mask) applyMask(payload, 0, length, mask, out, at + hl);
+      else out.set(payload, at + hl);
     } else {
       this.handler.write(encodeHeader(opcode, length, fin, rsv1, null));
       this.handler.write(payload);

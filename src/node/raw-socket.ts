@@ -137,6 +137,22 @@ function uvError(errno: number, syscall: string, address?: string, port?: number
 
 type WriteCallback = (err?: Error | null) => void;
 
+/**
+ * Who consumes a socket's events directly (the WebSocket layer, socket-events.ts): one shared
+ * object of functions called with `this` = the socket, instead of five listeners per
+ * connection. Listeners added with `on()` are still called after it.
+ */
+export interface RawSocketSink {
+  data(this: RawSocket, chunk: Buffer): void;
+  end(this: RawSocket): void;
+  close(this: RawSocket): void;
+  error(this: RawSocket, err: Error): void;
+  drain(this: RawSocket): void;
+}
+
+/** A WriteWrap the last write did not need (it completed at once): reused by the next write. */
+let spareReq: Req | null = null;
+
 /** `net.Socket`'s default `writableHighWaterMark`: `write()` returns false above it. */
 const HIGH_WATER_MARK = 16 * 1024;
 
@@ -152,6 +168,8 @@ export class RawSocket extends EventEmitter {
   readonly connecting = false;
   /** The server that accepted this socket (for its connection count). */
   server: RawServer | null;
+  /** Consumes the events before any listener (see RawSocketSink). */
+  sink: RawSocketSink | null = null;
 
   private reading = false;
   private paused = false;
@@ -172,6 +190,9 @@ export class RawSocket extends EventEmitter {
 
   constructor(handle: TcpHandle, server: RawServer | null) {
     super();
+    // No listener table until someone listens: Node's EventEmitter creates it lazily when
+    // `_events` is undefined (most connections only ever have the sink).
+    (this as unknown as { _events: unknown })._events = undefined;
     this._handle = handle;
     this.server = server;
     handle.owner = this;
@@ -212,7 +233,13 @@ export class RawSocket extends EventEmitter {
       if (this.heldBytes >= HIGH_WATER_MARK) this.stopReading();
       return;
     }
-    this.emit('data', chunk);
+    this.emitData(chunk);
+  }
+
+  private emitData(chunk: Buffer): void {
+    const sink = this.sink;
+    if (sink !== null) sink.data.call(this, chunk);
+    if ((this as unknown as { _events?: Record<string, unknown> })._events?.data !== undefined) this.emit('data', chunk);
   }
 
   /** @internal The peer finished sending (FIN). */
@@ -230,6 +257,7 @@ export class RawSocket extends EventEmitter {
     if (this.readEnded) return;
     this.readEnded = true;
     this.readable = false;
+    this.sink?.end.call(this);
     this.emit('end');
     // allowHalfOpen is false, as for sockets of a net.Server: our side ends too.
     if (!this.destroyed) {
@@ -268,7 +296,7 @@ export class RawSocket extends EventEmitter {
         this.held = null;
         this.heldBytes = 0;
       }
-      this.emit('data', chunk);
+      this.emitData(chunk);
     }
     if (this.paused || this.destroyed) return;
     if (this.eofPending) {
@@ -346,9 +374,16 @@ export class RawSocket extends EventEmitter {
   /** Hand `buf` (or `chunks`, as one writev) to libuv. */
   private dispatch(buf: Buffer | null, chunks: Buffer[] | null, cb: WriteCallback | null): boolean {
     const handle = this._handle!;
-    const req = new B.WriteWrap();
+    let req = spareReq;
+    spareReq = null;
+    if (req === null) {
+      req = new B.WriteWrap();
+      req.oncomplete = onWriteComplete;
+      req.socket = null;
+      req.buffer = null;
+      req.callback = null;
+    }
     req.handle = handle;
-    req.oncomplete = onWriteComplete;
     const err = buf !== null ? handle.writeBuffer(req, buf) : handle.writev(req, chunks!, true);
     if (err !== 0) {
       const e = uvError(err, 'write');
@@ -369,6 +404,8 @@ export class RawSocket extends EventEmitter {
       }
       return true;
     }
+    // Done at once: libuv never saw the request object, so the next write can use it.
+    spareReq = req;
     if (cb !== null) process.nextTick(cb, null);
     return this.asyncWrites === 0 || handle.writeQueueSize < HIGH_WATER_MARK;
   }
@@ -385,6 +422,7 @@ export class RawSocket extends EventEmitter {
     if (cb) cb(null);
     if (this.asyncWrites === 0 && this.writableNeedDrain && !this.destroyed) {
       this.writableNeedDrain = false;
+      this.sink?.drain.call(this);
       this.emit('drain');
     }
   }
@@ -474,9 +512,9 @@ export class RawSocket extends EventEmitter {
     }
     if (handle !== null) {
       handle.onread = ignoreRead;
-      handle.close(() => this.closed());
+      handle.close(() => this.onClosed());
     } else {
-      process.nextTick(() => this.closed());
+      process.nextTick(() => this.onClosed());
     }
     return this;
   }
@@ -492,12 +530,13 @@ export class RawSocket extends EventEmitter {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     handle.onread = ignoreRead;
-    if (handle.reset(() => this.closed()) !== 0) handle.close(() => this.closed());
+    if (handle.reset(() => this.onClosed()) !== 0) handle.close(() => this.onClosed());
     return this;
   }
 
-  private closed(): void {
+  private onClosed(): void {
     this.server?._connectionClosed();
+    this.sink?.close.call(this);
     this.emit('close', this.hadError);
   }
 
@@ -626,6 +665,7 @@ function deliverHeld(socket: RawSocket): void {
 function emitError(socket: RawSocket, err: Error): void {
   // Like a net.Socket, but never an unhandled 'error': a connection's failure is reported to
   // whoever listens, and otherwise ends in 'close'.
+  socket.sink?.error.call(socket, err);
   if (socket.listenerCount('error') > 0) socket.emit('error', err);
 }
 

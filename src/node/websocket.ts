@@ -231,7 +231,7 @@ export class WebSocket extends typedEmitter<WebSocketEventMap>() implements Port
     const binary = options?.binary ?? typeof data !== 'string';
     const fin = options?.fin ?? true;
     const compress = options?.compress ?? true;
-    if (isBlob(data)) {
+    if (!Buffer.isBuffer(data) && isBlob(data)) {
       // Read first; everything sent after it waits in the outbox, in order.
       (this._outbox ??= new Outbox()).pushBlob(
         data,
@@ -239,7 +239,7 @@ export class WebSocket extends typedEmitter<WebSocketEventMap>() implements Port
         (err) => cb?.(err),
       );
     } else {
-      const payload = toBuffer(data as Exclude<Data, Blob>);
+      const payload = Buffer.isBuffer(data) ? data : toBuffer(data as Exclude<Data, Blob>);
       if (this._outbox?.active) this._outbox.push(() => dispatch(this, payload, binary, fin, compress, cb));
       else dispatch(this, payload, binary, fin, compress, cb);
     }

@@ -1,3 +1,5 @@
+import { applyMask, maskBytes } from './frame.js';
+
 /**
  * A queue of received chunks that hands out byte ranges without copying when a range lies
  * inside one chunk (the common case: a whole frame in one TCP read), and with exactly one
@@ -84,6 +86,37 @@ export class ByteQueue {
       const c = this.chunks[0];
       const take = Math.min(c.length - this.pos, n - copied);
       c.copy(out, copied, this.pos, this.pos + take);
+      copied += take;
+      if (this.pos + take === c.length) {
+        this.chunks.shift();
+        this.pos = 0;
+      } else {
+        this.pos += take;
+      }
+    }
+    this.length -= n;
+    return out;
+  }
+
+  /**
+   * Like `take`, but the bytes are XORed with the masking key `key` (RFC 6455 §5.3, byte 0 of
+   * the key at the first byte). A range in one chunk is unmasked in place; one that straddles
+   * chunks is unmasked while it is gathered, so the bytes are moved once, not copied and then
+   * unmasked.
+   */
+  takeMasked(n: number, key: number): Buffer {
+    const first = this.chunks[0];
+    if (n <= first.length - this.pos) {
+      const out = this.take(n);
+      applyMask(out, 0, n, maskBytes(key, 0));
+      return out;
+    }
+    const out = Buffer.allocUnsafe(n);
+    let copied = 0;
+    while (copied < n) {
+      const c = this.chunks[0];
+      const take = Math.min(c.length - this.pos, n - copied);
+      applyMask(c, this.pos, this.pos + take, maskBytes(key, copied), out, copied);
       copied += take;
       if (this.pos + take === c.length) {
         this.chunks.shift();

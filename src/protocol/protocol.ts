@@ -246,8 +246,17 @@ export class Protocol {
         }
         return false;
       }
-      payload = this.queue.take(length);
       const done = this.checkedBytes;
+      if (done === 0 && length > SMALL_PAYLOAD && this.masked) {
+        // Large: unmasked as it is gathered from the network chunks (one pass over the bytes).
+        this.ascii = false;
+        payload = this.queue.takeMasked(length, this.maskKey);
+        this.state = ParseState.Header;
+        if (this.opcode >= Opcode.Close) this.controlFrame(payload);
+        else this.dataFrame(payload);
+        return true;
+      }
+      payload = this.queue.take(length);
       if (done === 0 && length <= SMALL_PAYLOAD) {
         // One pass: unmask (if masked) and learn whether the bytes are plain ASCII. The
         // DataView is kept per ArrayBuffer, so frames from one network chunk share it.

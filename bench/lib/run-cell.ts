@@ -12,8 +12,17 @@ import { ServerProcess, type Impl } from './server-process.js';
 /** A cell is load-bound when the client is near a full core and the server is not. */
 export const LOAD_BOUND_CLIENT = 0.9;
 export const LOAD_BOUND_SERVER = 0.9;
-/** Let the server finish post-handshake work before its memory is read. */
+/** Let the server finish post-handshake work before its memory is first read. */
 const STORM_SETTLE_MS = 1_000;
+/**
+ * Then leave it idle this long and read it again: the "RSS per idle connection" figure. During
+ * a storm V8 grows its young generation (semi-spaces up to 2 × 16 MiB, about 3 KiB per
+ * connection at 10k, for any Node server that keeps ~1 KiB of objects per connection); V8's
+ * memory reducer gives it back once the process has been idle for ~8 s. Read 1 s after the
+ * storm, the figure measures that transient reserve more than what a connection keeps alive,
+ * so both readings are reported, for both servers alike.
+ */
+const STORM_IDLE_MS = 12_000;
 
 export interface RunOptions {
   warmup: number;
@@ -35,6 +44,7 @@ export interface RunRecord {
   loadBound: boolean;
   rssBefore?: number;
   rssAfter?: number;
+  rssIdle?: number;
   raw: LoadgenResult;
 }
 
@@ -52,11 +62,14 @@ export async function runCell(cell: Cell, slot: Impl, rep: number, opts: RunOpti
     const loadgen = startLoadgen(args, opts.pinning, timeoutMs);
     let raw: LoadgenResult;
     let rssAfter: number | undefined;
+    let rssIdle: number | undefined;
     try {
       raw = await loadgen.result;
       if (storm) {
         await sleep(STORM_SETTLE_MS);
         rssAfter = await server.gcAndReadRss();
+        await sleep(STORM_IDLE_MS);
+        rssIdle = await server.gcAndReadRss();
       }
     } catch (err) {
       const diag = server.diagnostics;
@@ -65,18 +78,19 @@ export async function runCell(cell: Cell, slot: Impl, rep: number, opts: RunOpti
       loadgen.release();
       await loadgen.exited;
     }
-    const rssPerConn =
-      rssBefore !== undefined && rssAfter !== undefined ? (rssAfter - rssBefore) / cell.load.conns : undefined;
+    const perConn = (after: number | undefined) =>
+      rssBefore !== undefined && after !== undefined ? (after - rssBefore) / cell.load.conns : undefined;
+    const rss = { early: perConn(rssAfter), idle: perConn(rssIdle) };
     const metrics: Record<string, number> = {};
     for (const m of cell.metrics) {
-      const v = m.pick(raw, rssPerConn);
+      const v = m.pick(raw, rss);
       if (v !== undefined && Number.isFinite(v)) metrics[m.key] = v;
     }
     const loadBound =
       cell.throughput && raw.loadgen_cpu >= LOAD_BOUND_CLIENT && raw.server_cpu >= 0 && raw.server_cpu < LOAD_BOUND_SERVER;
     return {
       cell: cell.id, slot, rep, metrics, serverCpu: raw.server_cpu, loadgenCpu: raw.loadgen_cpu, otherCpu: raw.other_cpu ?? -1, loadBound,
-      rssBefore, rssAfter, raw,
+      rssBefore, rssAfter, rssIdle, raw,
     };
   } finally {
     await server.stop();

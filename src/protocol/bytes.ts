@@ -4,26 +4,56 @@ import { applyMask, maskBytes } from './frame.js';
  * A queue of received chunks that hands out byte ranges without copying when a range lies
  * inside one chunk (the common case: a whole frame in one TCP read), and with exactly one
  * copy when it straddles chunks. No `Buffer.concat` per chunk.
+ *
+ * The chunk being read is held on its own (`first`); a list exists only while two or more
+ * chunks are queued, so the usual read (one chunk in, fully parsed) touches no array and an
+ * idle connection keeps none.
  */
 export class ByteQueue {
-  private chunks: Buffer[] = [];
-  /** Read position inside chunks[0]. */
+  /** The chunk being read; null when the queue is empty. */
+  private first: Buffer | null = null;
+  /** The chunks after `first`, oldest first; null unless there are some. */
+  private rest: Buffer[] | null = null;
+  /** Read position inside `first`. */
   private pos = 0;
   /** Unread bytes across all chunks. */
   length = 0;
+  /** Where the bytes returned by the last `peek` start in the returned buffer. */
+  peekOffset = 0;
 
   get chunkCount(): number {
-    return this.chunks.length;
+    return this.first === null ? 0 : 1 + (this.rest === null ? 0 : this.rest.length);
   }
 
   push(chunk: Buffer): void {
     if (chunk.length === 0) return;
-    this.chunks.push(chunk);
+    if (this.first === null) {
+      this.first = chunk;
+      this.pos = 0;
+    } else if (this.rest === null) {
+      this.rest = [chunk];
+    } else {
+      this.rest.push(chunk);
+    }
     this.length += chunk.length;
   }
 
-  /** Where the bytes returned by the last `peek` start in the returned buffer. */
-  peekOffset = 0;
+  /** `first` is used up: the next chunk becomes `first`. */
+  private nextChunk(): void {
+    const rest = this.rest;
+    if (rest === null) {
+      this.first = null;
+    } else {
+      this.first = rest.shift()!;
+      if (rest.length === 0) this.rest = null;
+    }
+    this.pos = 0;
+  }
+
+  /** The i-th queued chunk (0 is `first`). */
+  private chunkAt(i: number): Buffer {
+    return i === 0 ? this.first! : this.rest![i - 1];
+  }
 
   /**
    * The first `n` unread bytes (n ≤ 14, for frame headers) without consuming them: the first
@@ -31,7 +61,7 @@ export class ByteQueue {
    * `peekOffset` in the returned buffer (no tuple allocated per frame).
    */
   peek(n: number, scratch: Buffer): Buffer {
-    const first = this.chunks[0];
+    const first = this.first!;
     if (first.length - this.pos >= n) {
       this.peekOffset = this.pos;
       return first;
@@ -39,7 +69,7 @@ export class ByteQueue {
     let copied = 0;
     let pos = this.pos;
     for (let i = 0; copied < n; i++) {
-      const c = this.chunks[i];
+      const c = this.chunkAt(i);
       const take = Math.min(c.length - pos, n - copied);
       c.copy(scratch, copied, pos, pos + take);
       copied += take;
@@ -53,48 +83,29 @@ export class ByteQueue {
   skip(n: number): void {
     this.length -= n;
     while (n > 0) {
-      const first = this.chunks[0];
-      const avail = first.length - this.pos;
+      const avail = this.first!.length - this.pos;
       if (n < avail) {
         this.pos += n;
         return;
       }
       n -= avail;
-      this.chunks.shift();
-      this.pos = 0;
+      this.nextChunk();
     }
   }
 
   /** Remove and return the next `n` bytes (n ≤ length): a view when possible, else one copy. */
   take(n: number): Buffer {
-    const first = this.chunks[0];
+    const first = this.first!;
     const avail = first.length - this.pos;
     if (n <= avail) {
       const out = first.subarray(this.pos, this.pos + n);
       this.length -= n;
-      if (n === avail) {
-        this.chunks.shift();
-        this.pos = 0;
-      } else {
-        this.pos += n;
-      }
+      if (n === avail) this.nextChunk();
+      else this.pos += n;
       return out;
     }
     const out = Buffer.allocUnsafe(n);
-    let copied = 0;
-    while (copied < n) {
-      const c = this.chunks[0];
-      const take = Math.min(c.length - this.pos, n - copied);
-      c.copy(out, copied, this.pos, this.pos + take);
-      copied += take;
-      if (this.pos + take === c.length) {
-        this.chunks.shift();
-        this.pos = 0;
-      } else {
-        this.pos += take;
-      }
-    }
-    this.length -= n;
+    this.gather(n, out, false, 0);
     return out;
   }
 
@@ -105,28 +116,29 @@ export class ByteQueue {
    * unmasked.
    */
   takeMasked(n: number, key: number): Buffer {
-    const first = this.chunks[0];
-    if (n <= first.length - this.pos) {
+    if (n <= this.first!.length - this.pos) {
       const out = this.take(n);
       applyMask(out, 0, n, maskBytes(key, 0));
       return out;
     }
     const out = Buffer.allocUnsafe(n);
+    this.gather(n, out, true, key);
+    return out;
+  }
+
+  /** Move the next `n` bytes into `out`, unmasked with `key` when `masked`. */
+  private gather(n: number, out: Buffer, masked: boolean, key: number): void {
     let copied = 0;
     while (copied < n) {
-      const c = this.chunks[0];
+      const c = this.first!;
       const take = Math.min(c.length - this.pos, n - copied);
-      applyMask(c, this.pos, this.pos + take, maskBytes(key, copied), out, copied);
+      if (!masked) c.copy(out, copied, this.pos, this.pos + take);
+      else applyMask(c, this.pos, this.pos + take, maskBytes(key, copied), out, copied);
       copied += take;
-      if (this.pos + take === c.length) {
-        this.chunks.shift();
-        this.pos = 0;
-      } else {
-        this.pos += take;
-      }
+      if (this.pos + take === c.length) this.nextChunk();
+      else this.pos += take;
     }
     this.length -= n;
-    return out;
   }
 
   /**
@@ -135,7 +147,9 @@ export class ByteQueue {
    */
   forEachRange(start: number, end: number, fn: (chunk: Buffer, from: number, to: number) => boolean): boolean {
     let base = -this.pos;
-    for (const c of this.chunks) {
+    const count = this.chunkCount;
+    for (let i = 0; i < count; i++) {
+      const c = this.chunkAt(i);
       const cStart = base;
       const cEnd = base + c.length;
       base = cEnd;
@@ -149,7 +163,8 @@ export class ByteQueue {
   }
 
   clear(): void {
-    this.chunks = [];
+    this.first = null;
+    this.rest = null;
     this.pos = 0;
     this.length = 0;
   }

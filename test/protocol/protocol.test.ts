@@ -31,6 +31,17 @@ describe('RFC 6455 §5.2 base framing', () => {
     });
   }
 
+  it('unmasks large payloads with any key, whatever the chunking (SIMD path, gathered across chunks)', () => {
+    const payload = Buffer.alloc(70_001);
+    for (let i = 0; i < payload.length; i++) payload[i] = (i * 131 + (i >>> 8)) & 0xff;
+    for (const key of [Buffer.from([0xff, 0xff, 0xff, 0xff]), Buffer.from([0x01, 0x80, 0x7f, 0xfe]), Buffer.from([0, 0, 0, 0])]) {
+      const { events } = run(Buffer.concat([masked({ opcode: Opcode.Binary, payload, mask: key }), masked({ opcode: Opcode.Text, payload: 'ok', mask: key })]));
+      assert.equal(events.length, 2);
+      assert.equal(events[0].type === 'message' && events[0].data, payload.toString('hex'), `key ${key.toString('hex')}`);
+      assert.equal(events[1].type === 'message' && events[1].data, hex('ok'));
+    }
+  });
+
   it('delivers several frames from one chunk in order', () => {
     const input = Buffer.concat([masked({ opcode: 1, payload: 'a' }), masked({ opcode: 2, payload: 'bc' }), masked({ opcode: 1, payload: '' })]);
     const { events } = run(input);

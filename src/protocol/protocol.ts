@@ -65,8 +65,6 @@ export class Protocol {
   private opcode = 0;
   private masked = false;
   private payloadLength = 0;
-  private view: DataView | null = null;
-  private viewBuffer: ArrayBufferLike | null = null;
   /** The payload just read is plain ASCII (learnt while unmasking small payloads). */
   private ascii = false;
   /** Bytes of the current text frame already unmasked in place and UTF-8 checked (fail fast). */
@@ -158,9 +156,9 @@ export class Protocol {
       if (!this.failed) this.failWith(internalError(err));
     } finally {
       this.parsing = false;
-      // Do not pin the last network chunk in memory for an idle connection.
-      this.view = null;
-      this.viewBuffer = null;
+      // Do not pin the last network chunk in memory while idle.
+      view = null;
+      viewBuffer = null;
     }
   }
 
@@ -260,12 +258,12 @@ export class Protocol {
       if (done === 0 && length <= SMALL_PAYLOAD) {
         // One pass: unmask (if masked) and learn whether the bytes are plain ASCII. The
         // DataView is kept per ArrayBuffer, so frames from one network chunk share it.
-        if (payload.buffer !== this.viewBuffer) {
-          this.viewBuffer = payload.buffer;
-          this.view = new DataView(payload.buffer);
+        if (payload.buffer !== viewBuffer) {
+          viewBuffer = payload.buffer;
+          view = new DataView(payload.buffer);
         }
         const at = payload.byteOffset;
-        this.ascii = (this.masked ? unmaskView(this.view!, at, at + length, this.maskKey) : orView(this.view!, at, at + length)) < 0x80;
+        this.ascii = (this.masked ? unmaskView(view!, at, at + length, this.maskKey) : orView(view!, at, at + length)) < 0x80;
       } else {
         this.ascii = false;
         if (this.masked && done < length) applyMask(payload, done, length, maskBytes(this.maskKey, done));
@@ -471,6 +469,13 @@ export class Protocol {
     }
   }
 }
+
+/**
+ * A DataView over the network chunk being parsed, shared by every Protocol (frames of one
+ * chunk share it; it is looked up by the chunk's ArrayBuffer, so nested parsing is safe).
+ */
+let view: DataView | null = null;
+let viewBuffer: ArrayBufferLike | null = null;
 
 /** Shared by every Protocol: header bytes that straddle chunks are gathered here, then parsed at once. */
 const HEADER_SCRATCH = Buffer.allocUnsafe(14);

@@ -41,6 +41,7 @@ statics.PerMessageDeflate = PerMessageDeflate;
 export { WebSocket, WebSocketServer, createWebSocketStream, Receiver, Sender, PerMessageDeflate };
 /** hyperwire addition: the WHATWG WebSocketStream (promise- and stream-based client). */
 export { WebSocketStream, WebSocketError };
+export { RawSocket } from './node/raw-socket.js';
 export type { WebSocketStreamOptions, WebSocketOpenInfo, WebSocketCloseInfo } from './node/websocket-stream.js';
 export type { ReceiverOptions } from './node/receiver.js';
 export type { FrameOptions, SenderSendOptions } from './node/sender.js';

@@ -55,3 +55,17 @@ type TypedEmitter<M extends { [K in keyof M]: unknown[] }> = Omit<EventEmitter, 
 export function typedEmitter<M extends { [K in keyof M]: unknown[] }>(): new () => TypedEmitter<M> {
   return EventEmitter as unknown as new () => TypedEmitter<M>;
 }
+
+/**
+ * `emitter.emit(type, a, b)` for the per-message events: a single function listener is called
+ * directly, without `emit`'s rest-argument array. Anything else (several listeners, none,
+ * `captureRejections`) takes `emit` itself, so the semantics are EventEmitter's.
+ */
+export function emit2(emitter: EventEmitter, type: string, a: unknown, b: unknown): void {
+  const handler = (emitter as unknown as { _events?: Record<string, unknown> })._events?.[type];
+  if (typeof handler === 'function' && !EventEmitter.captureRejections) {
+    (handler as (x: unknown, y: unknown) => void).call(emitter, a, b);
+  } else {
+    emitter.emit(type, a, b);
+  }
+}

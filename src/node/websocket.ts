@@ -9,7 +9,7 @@ import { Port, type PortOwner } from './port.js';
 import { BINARY_TYPES, convertBinary, isBlob, toBuffer, type BinaryType, type Data, type RawData } from './data.js';
 import { attachSocket } from './socket-events.js';
 import { Outbox, dispatch, outgoing } from './outgoing.js';
-import { typedEmitter, type WebSocketEventMap } from './events.js';
+import { emit2, typedEmitter, type WebSocketEventMap } from './events.js';
 import { abortConnecting, initAsClient, type ClientOptions } from './client.js';
 import type { MessageCodec } from './codec.js';
 
@@ -452,10 +452,10 @@ export class WebSocket extends typedEmitter<WebSocketEventMap>() implements Port
       });
     }
     if (!isBinary) {
-      this.emit('message', Array.isArray(data) ? Buffer.concat(data) : data, false);
+      emit2(this, 'message', Array.isArray(data) ? Buffer.concat(data) : data, false);
       return;
     }
-    this.emit('message', convertBinary(data, this._binaryType), true);
+    emit2(this, 'message', convertBinary(data, this._binaryType), true);
   }
 
   /** @internal */

@@ -30,6 +30,8 @@ interface Req {
   socket: RawSocket | null;
   buffer: Buffer | Buffer[] | null;
   callback: WriteCallback | null;
+  /** Callbacks of writes that completed at once while this one was still queued: called after its own. */
+  after: WriteCallback[] | null;
   bytes: number;
 }
 
@@ -114,6 +116,13 @@ export const rawSocketsAvailable = bindings !== null;
 
 const B = bindings as Bindings;
 
+/** A Node-style stream error (`code` only). */
+function streamError(code: string, message: string): NodeJS.ErrnoException {
+  const err = new Error(message) as NodeJS.ErrnoException;
+  err.code = code;
+  return err;
+}
+
 /** A Node-style system error (`code`, `errno`, `syscall`), as `net` makes them. */
 function uvError(errno: number, syscall: string, address?: string, port?: number): NodeJS.ErrnoException {
   let code: string;
@@ -184,6 +193,8 @@ export class RawSocket extends EventEmitter {
   private corked = 0;
   private corkedChunks: Buffer[] | null = null;
   private corkedCallbacks: WriteCallback[] | null = null;
+  /** The latest write libuv queued (while `asyncWrites > 0`). */
+  private lastAsyncReq: Req | null = null;
   private timer: NodeJS.Timeout | null = null;
   private peer: AddressInfo | null = null;
   private hadError = false;
@@ -358,8 +369,7 @@ export class RawSocket extends EventEmitter {
     }
     const buf = typeof data === 'string' ? Buffer.from(data, encoding ?? 'utf8') : Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     if (!this.writable || this._handle === null) {
-      const err = new Error(this.destroyed ? 'Cannot call write after a stream was destroyed' : 'write after end') as NodeJS.ErrnoException;
-      err.code = this.destroyed ? 'ERR_STREAM_DESTROYED' : 'ERR_STREAM_WRITE_AFTER_END';
+      const err = this.destroyed ? streamError('ERR_STREAM_DESTROYED', 'Cannot call write after a stream was destroyed') : streamError('ERR_STREAM_WRITE_AFTER_END', 'write after end');
       if (cb) process.nextTick(cb, err);
       return false;
     }
@@ -382,6 +392,7 @@ export class RawSocket extends EventEmitter {
       req.socket = null;
       req.buffer = null;
       req.callback = null;
+      req.after = null;
     }
     req.handle = handle;
     const err = buf !== null ? handle.writeBuffer(req, buf) : handle.writev(req, chunks!, true);
@@ -398,28 +409,37 @@ export class RawSocket extends EventEmitter {
       req.buffer = buf ?? chunks;
       req.callback = cb;
       this.asyncWrites++;
-      if (handle.writeQueueSize >= HIGH_WATER_MARK) {
-        this.writableNeedDrain = true;
-        return false;
+      this.lastAsyncReq = req;
+    } else {
+      // Done at once: libuv never saw the request object, so the next write can use it.
+      spareReq = req;
+      if (cb !== null) {
+        // An earlier write libuv queued may be out already (uv_write finished it inline) with
+        // its callback still to come: this one must not overtake it.
+        if (this.asyncWrites > 0) (this.lastAsyncReq!.after ??= []).push(cb);
+        else process.nextTick(cb, null);
       }
-      return true;
+      if (this.asyncWrites === 0) return true;
     }
-    // Done at once: libuv never saw the request object, so the next write can use it.
-    spareReq = req;
-    if (cb !== null) process.nextTick(cb, null);
-    return this.asyncWrites === 0 || handle.writeQueueSize < HIGH_WATER_MARK;
+    if (handle.writeQueueSize >= HIGH_WATER_MARK) {
+      this.writableNeedDrain = true;
+      return false;
+    }
+    return true;
   }
 
   /** @internal An async write finished (or failed, or was cancelled by close). */
-  _onWriteComplete(status: number, cb: WriteCallback | null): void {
-    this.asyncWrites--;
+  _onWriteComplete(status: number, cb: WriteCallback | null, after: WriteCallback[] | null): void {
+    if (--this.asyncWrites === 0) this.lastAsyncReq = null;
     if (status < 0) {
       const err = uvError(status, 'write');
       if (cb) cb(err);
+      if (after !== null) for (const c of after) c(err);
       this.destroy(err);
       return;
     }
     if (cb) cb(null);
+    if (after !== null) for (const c of after) c(null);
     if (this.asyncWrites === 0 && this.writableNeedDrain && !this.destroyed) {
       this.writableNeedDrain = false;
       this.sink?.drain.call(this);
@@ -456,8 +476,15 @@ export class RawSocket extends EventEmitter {
       encoding = undefined;
     }
     if (data !== undefined && data !== null) this.write(data, encoding as BufferEncoding | undefined);
+    if (!this.writable || this._handle === null) {
+      // Already ending: `cb` with 'finish'; already finished or destroyed: an error, as net does.
+      if (cb) {
+        if (!this.destroyed && !this.writableFinished) this.once('finish', cb);
+        else process.nextTick(cb, streamError(this.destroyed ? 'ERR_STREAM_DESTROYED' : 'ERR_STREAM_ALREADY_FINISHED', this.destroyed ? 'Cannot call end after a stream was destroyed' : 'Cannot call end after a stream was finished'));
+      }
+      return this;
+    }
     if (cb) this.once('finish', cb);
-    if (!this.writable || this._handle === null) return this;
     if (this.corked > 0) {
       this.corked = 1;
       this.uncork();
@@ -504,6 +531,7 @@ export class RawSocket extends EventEmitter {
       clearTimeout(this.timer);
       this.timer = null;
     }
+    this.dropCorked();
     const handle = this._handle;
     this._handle = null;
     if (err) {
@@ -519,18 +547,36 @@ export class RawSocket extends EventEmitter {
     return this;
   }
 
+  /** Writes still corked when the socket goes away fail, as a destroyed stream's do. */
+  private dropCorked(): void {
+    const callbacks = this.corkedCallbacks;
+    this.corkedChunks = null;
+    this.corkedCallbacks = null;
+    this.corked = 0;
+    if (callbacks === null) return;
+    const err = streamError('ERR_STREAM_DESTROYED', 'Cannot call write after a stream was destroyed');
+    for (const cb of callbacks) process.nextTick(cb, err);
+  }
+
   /** Close with a TCP RST instead of a FIN (net's `resetAndDestroy`). */
   resetAndDestroy(): this {
     const handle = this._handle as (TcpHandle & { reset?: (cb: () => void) => number }) | null;
-    if (handle === null || typeof handle.reset !== 'function' || this.destroyed) return this.destroy();
+    // libuv refuses a reset while a shutdown (our FIN) is pending — and the handle can then
+    // not be closed any more (Node marks it closing either way): close it normally instead.
+    const shutdownPending = !this.writable && !this.writableFinished;
+    if (handle === null || typeof handle.reset !== 'function' || this.destroyed || shutdownPending) return this.destroy();
     this.destroyed = true;
     this.readable = false;
     this.writable = false;
+    this.reading = false;
+    this.held = null;
     this._handle = null;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
+    this.dropCorked();
     handle.onread = ignoreRead;
-    if (handle.reset(() => this.onClosed()) !== 0) handle.close(() => this.onClosed());
+    // On failure the handle is left unclosable (see above); still end this socket's life.
+    if (handle.reset(() => this.onClosed()) !== 0) process.nextTick(() => this.onClosed());
     return this;
   }
 
@@ -642,10 +688,12 @@ function onRead(this: TcpHandle, arrayBuffer: ArrayBuffer | undefined): void {
 function onWriteComplete(this: Req, status: number): void {
   const socket = this.socket;
   const cb = this.callback;
+  const after = this.after;
   this.buffer = null;
   this.callback = null;
+  this.after = null;
   this.socket = null;
-  if (socket !== null) socket._onWriteComplete(status, cb);
+  if (socket !== null) socket._onWriteComplete(status, cb, after);
 }
 
 function onShutdownComplete(this: Req, status: number): void {
@@ -685,7 +733,12 @@ export type ConnectionListener = (socket: RawSocket) => void;
 export class RawServer extends EventEmitter {
   private handle: TcpHandle | null = null;
   private connections = 0;
-  private closing = false;
+  /** `close()` was called: 'close' is owed once the handle and every connection are closed. */
+  private closeOwed = false;
+  /** A listening handle `close()` gave up whose close callback has not run yet. */
+  private handleClosing = false;
+  /** Bumped by `close()`: a `listen()` still looking its host up must not start listening. */
+  private listenId = 0;
   private unrefed = false;
   private readonly noDelay: boolean;
 
@@ -708,6 +761,12 @@ export class RawServer extends EventEmitter {
       cb = backlog;
       backlog = undefined;
     }
+    if (this.handle !== null) {
+      // As net: a second listen() would leak the first handle.
+      const err = new Error('Listen method has been called more than once without closing.') as NodeJS.ErrnoException;
+      err.code = 'ERR_SERVER_ALREADY_LISTEN';
+      throw err;
+    }
     if (cb) this.once('listening', cb);
     const p = port === undefined || port === null ? 0 : Number(port);
     if (!Number.isInteger(p) || p < 0 || p > 65535) {
@@ -721,7 +780,9 @@ export class RawServer extends EventEmitter {
     } else if (isIP(host)) {
       this.bindAndListen([host], p, bl);
     } else {
+      const id = this.listenId;
       lookup(host, (err, address) => {
+        if (id !== this.listenId) return; // closed meanwhile
         if (err) this.emit('error', err);
         else this.bindAndListen([address], p, bl);
       });
@@ -766,10 +827,6 @@ export class RawServer extends EventEmitter {
       if (this.listenerCount('error') > 0) this.emit('error', uvError(status, 'accept'));
       return;
     }
-    if (this.closing) {
-      client.close();
-      return;
-    }
     this.connections++;
     const socket = new RawSocket(client, this);
     if (this.noDelay) client.setNoDelay(true);
@@ -780,7 +837,14 @@ export class RawServer extends EventEmitter {
   /** @internal */
   _connectionClosed(): void {
     this.connections--;
-    if (this.closing && this.connections === 0 && this.handle === null) this.emit('close');
+    this.maybeEmitClose();
+  }
+
+  /** 'close' once, after the listening handle and the last connection have both closed. */
+  private maybeEmitClose(): void {
+    if (!this.closeOwed || this.handleClosing || this.connections > 0 || this.handle !== null) return;
+    this.closeOwed = false;
+    this.emit('close');
   }
 
   address(): AddressInfo | null {
@@ -792,6 +856,7 @@ export class RawServer extends EventEmitter {
 
   /** Stop accepting; 'close' (and `cb`) once every accepted connection has closed. */
   close(cb?: (err?: Error) => void): this {
+    this.listenId++;
     if (this.handle === null) {
       if (cb) {
         const err = new Error('Server is not running.') as NodeJS.ErrnoException;
@@ -803,10 +868,12 @@ export class RawServer extends EventEmitter {
     if (cb) this.once('close', () => cb());
     const handle = this.handle;
     this.handle = null;
-    this.closing = true;
+    this.closeOwed = true;
+    this.handleClosing = true;
     handle.onconnection = ignoreConnection;
     handle.close(() => {
-      if (this.connections === 0) this.emit('close');
+      this.handleClosing = false;
+      this.maybeEmitClose();
     });
     return this;
   }

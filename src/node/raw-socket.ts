@@ -165,29 +165,30 @@ let spareReq: Req | null = null;
 /** `net.Socket`'s default `writableHighWaterMark`: `write()` returns false above it. */
 const HIGH_WATER_MARK = 16 * 1024;
 
+// RawSocket.flags
+const READABLE = 1;
+const WRITABLE = 2;
+const DESTROYED = 4;
+const WRITABLE_FINISHED = 8;
+const NEED_DRAIN = 16;
+const READING = 32;
+const PAUSED = 64;
+const READ_ENDED = 128;
+const EOF_PENDING = 256;
+const DELIVER_SCHEDULED = 512;
+const HAD_ERROR = 1024;
+
 export class RawSocket extends EventEmitter {
   _handle: TcpHandle | null;
-  readable = true;
-  writable = true;
-  destroyed = false;
-  /** The write side is finished (shutdown done). */
-  writableFinished = false;
-  writableNeedDrain = false;
-  readonly allowHalfOpen = false;
-  readonly connecting = false;
   /** The server that accepted this socket (for its connection count). */
   server: RawServer | null;
   /** Consumes the events before any listener (see RawSocketSink). */
   sink: RawSocketSink | null = null;
-
-  private reading = false;
-  private paused = false;
-  private readEnded = false;
-  private eofPending = false;
+  /** The boolean state below, one bit each (eleven fields would cost 88 bytes per connection). */
+  private flags = READABLE | WRITABLE;
   /** Chunks given back with `unshift` (or held while paused), delivered on `resume`. */
   private held: Buffer[] | null = null;
   private heldBytes = 0;
-  private deliverScheduled = false;
   /** Writes libuv has queued (the kernel did not take them at once). */
   private asyncWrites = 0;
   private corked = 0;
@@ -197,7 +198,33 @@ export class RawSocket extends EventEmitter {
   private lastAsyncReq: Req | null = null;
   private timer: NodeJS.Timeout | null = null;
   private peer: AddressInfo | null = null;
-  private hadError = false;
+
+  get readable(): boolean { return (this.flags & READABLE) !== 0; }
+  set readable(on: boolean) { this.flags = on ? this.flags | READABLE : this.flags & ~READABLE; }
+  get writable(): boolean { return (this.flags & WRITABLE) !== 0; }
+  set writable(on: boolean) { this.flags = on ? this.flags | WRITABLE : this.flags & ~WRITABLE; }
+  get destroyed(): boolean { return (this.flags & DESTROYED) !== 0; }
+  set destroyed(on: boolean) { this.flags = on ? this.flags | DESTROYED : this.flags & ~DESTROYED; }
+  /** The write side is finished (shutdown done). */
+  get writableFinished(): boolean { return (this.flags & WRITABLE_FINISHED) !== 0; }
+  set writableFinished(on: boolean) { this.flags = on ? this.flags | WRITABLE_FINISHED : this.flags & ~WRITABLE_FINISHED; }
+  get writableNeedDrain(): boolean { return (this.flags & NEED_DRAIN) !== 0; }
+  set writableNeedDrain(on: boolean) { this.flags = on ? this.flags | NEED_DRAIN : this.flags & ~NEED_DRAIN; }
+  private get reading(): boolean { return (this.flags & READING) !== 0; }
+  private set reading(on: boolean) { this.flags = on ? this.flags | READING : this.flags & ~READING; }
+  private get paused(): boolean { return (this.flags & PAUSED) !== 0; }
+  private set paused(on: boolean) { this.flags = on ? this.flags | PAUSED : this.flags & ~PAUSED; }
+  private get readEnded(): boolean { return (this.flags & READ_ENDED) !== 0; }
+  private set readEnded(on: boolean) { this.flags = on ? this.flags | READ_ENDED : this.flags & ~READ_ENDED; }
+  private get eofPending(): boolean { return (this.flags & EOF_PENDING) !== 0; }
+  private set eofPending(on: boolean) { this.flags = on ? this.flags | EOF_PENDING : this.flags & ~EOF_PENDING; }
+  private get deliverScheduled(): boolean { return (this.flags & DELIVER_SCHEDULED) !== 0; }
+  private set deliverScheduled(on: boolean) { this.flags = on ? this.flags | DELIVER_SCHEDULED : this.flags & ~DELIVER_SCHEDULED; }
+  private get hadError(): boolean { return (this.flags & HAD_ERROR) !== 0; }
+  private set hadError(on: boolean) { this.flags = on ? this.flags | HAD_ERROR : this.flags & ~HAD_ERROR; }
+  /** As for the sockets of a net.Server: when the peer ends, this side ends too. */
+  get allowHalfOpen(): boolean { return false; }
+  get connecting(): boolean { return false; }
 
   constructor(handle: TcpHandle, server: RawServer | null) {
     super();

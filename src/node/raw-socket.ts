@@ -147,16 +147,16 @@ function uvError(errno: number, syscall: string, address?: string, port?: number
 type WriteCallback = (err?: Error | null) => void;
 
 /**
- * Who consumes a socket's events directly (the WebSocket layer, socket-events.ts): one shared
- * object of functions called with `this` = the socket, instead of five listeners per
- * connection. Listeners added with `on()` are still called after it.
+ * Who consumes a socket's events directly, instead of listeners: the request-head reader
+ * during the handshake (upgrade-server.ts), then the WebSocket layer (one object shared by
+ * every connection, socket-events.ts). Listeners added with `on()` are still called after it.
  */
 export interface RawSocketSink {
-  data(this: RawSocket, chunk: Buffer): void;
-  end(this: RawSocket): void;
-  close(this: RawSocket): void;
-  error(this: RawSocket, err: Error): void;
-  drain(this: RawSocket): void;
+  data(socket: RawSocket, chunk: Buffer): void;
+  end(socket: RawSocket): void;
+  close(socket: RawSocket): void;
+  error(socket: RawSocket, err: Error): void;
+  drain(socket: RawSocket): void;
 }
 
 /** A WriteWrap the last write did not need (it completed at once): reused by the next write. */
@@ -276,7 +276,7 @@ export class RawSocket extends EventEmitter {
 
   private emitData(chunk: Buffer): void {
     const sink = this.sink;
-    if (sink !== null) sink.data.call(this, chunk);
+    if (sink !== null) sink.data(this, chunk);
     if ((this as unknown as { _events?: Record<string, unknown> })._events?.data !== undefined) this.emit('data', chunk);
   }
 
@@ -295,7 +295,7 @@ export class RawSocket extends EventEmitter {
     if (this.readEnded) return;
     this.readEnded = true;
     this.readable = false;
-    this.sink?.end.call(this);
+    this.sink?.end(this);
     this.emit('end');
     // allowHalfOpen is false, as for sockets of a net.Server: our side ends too.
     if (!this.destroyed) {
@@ -469,7 +469,7 @@ export class RawSocket extends EventEmitter {
     if (after !== null) for (const c of after) c(null);
     if (this.asyncWrites === 0 && this.writableNeedDrain && !this.destroyed) {
       this.writableNeedDrain = false;
-      this.sink?.drain.call(this);
+      this.sink?.drain(this);
       this.emit('drain');
     }
   }
@@ -609,7 +609,7 @@ export class RawSocket extends EventEmitter {
 
   private onClosed(): void {
     this.server?._connectionClosed();
-    this.sink?.close.call(this);
+    this.sink?.close(this);
     this.emit('close', this.hadError);
   }
 
@@ -740,7 +740,7 @@ function deliverHeld(socket: RawSocket): void {
 function emitError(socket: RawSocket, err: Error): void {
   // Like a net.Socket, but never an unhandled 'error': a connection's failure is reported to
   // whoever listens, and otherwise ends in 'close'.
-  socket.sink?.error.call(socket, err);
+  socket.sink?.error(socket, err);
   if (socket.listenerCount('error') > 0) socket.emit('error', err);
 }
 

@@ -7,7 +7,7 @@ import { HandshakeError, withCode } from '../errors.js';
 import { DEFAULTS } from '../options.js';
 import { buildUpgradeResponse, validateUpgradeRequest, type UpgradeRequest } from '../protocol/handshake.js';
 import { createUpgradeServer } from './upgrade-server.js';
-import type { RawServer } from './raw-socket.js';
+import { RawSocket, type RawServer } from './raw-socket.js';
 import { afterMessage, dispatch, outgoing, sendFrame } from './outgoing.js';
 import { typedEmitter, type WebSocketServerEventMap } from './events.js';
 import { WebSocket, kWebSocket, toBuffer, type Data, type SocketSettings } from './websocket.js';
@@ -249,7 +249,8 @@ export class WebSocketServer extends typedEmitter<WebSocketServerEventMap>() {
 
   /** Run the opening handshake on an upgrade request; `cb(ws, req)` gets the open WebSocket. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, cb: UpgradeCallback): void {
-    socket.on('error', socketOnError);
+    // A RawSocket fails by itself and never emits an unhandled 'error': no listener needed.
+    if (!((socket as unknown) instanceof RawSocket)) socket.on('error', socketOnError);
     let request: UpgradeRequest;
     try {
       request = validateUpgradeRequest(req.method, req.headers);

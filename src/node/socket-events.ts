@@ -81,9 +81,9 @@ function socketOnDrain(this: SocketWithWs): void {
 function noop(): void {}
 
 const rawSink: RawSocketSink = {
-  data: socketOnData as unknown as RawSocketSink['data'],
-  end: socketOnEnd as unknown as RawSocketSink['end'],
-  close: socketOnClose as unknown as RawSocketSink['close'],
-  error: socketOnError as unknown as RawSocketSink['error'],
-  drain: socketOnDrain as unknown as RawSocketSink['drain'],
+  data: (socket, chunk) => socketOnData.call(socket as unknown as SocketWithWs, chunk),
+  end: (socket) => socketOnEnd.call(socket as unknown as SocketWithWs),
+  close: (socket) => socketOnClose.call(socket as unknown as SocketWithWs),
+  error: (socket) => socketOnError.call(socket as unknown as SocketWithWs),
+  drain: (socket) => socketOnDrain.call(socket as unknown as SocketWithWs),
 };

@@ -2,7 +2,7 @@ import { IncomingMessage, STATUS_CODES } from 'node:http';
 import net from 'node:net';
 import { HandshakeError } from '../errors.js';
 import { MAX_HEAD_SIZE, findHeadEnd, parseRequestHead } from '../protocol/http1.js';
-import { RawServer, rawSocketsAvailable, type RawSocket } from './raw-socket.js';
+import { RawServer, RawSocket, rawSocketsAvailable, type RawSocketSink } from './raw-socket.js';
 
 /**
  * The server `WebSocketServer({ port })` creates: a bare `net.Server` that reads each
@@ -22,40 +22,41 @@ export type UpgradeHandler = (req: IncomingMessage, socket: net.Socket, head: Bu
  */
 export function createUpgradeServer(onUpgrade: UpgradeHandler, handshakeTimeout: number, raw: boolean): net.Server | RawServer {
   const deadlines = new HandshakeDeadlines(handshakeTimeout);
-  const onConnection = (socket: net.Socket | RawSocket) => readHead(socket as net.Socket, onUpgrade, deadlines);
+  const onConnection = (socket: net.Socket | RawSocket) => new HeadReader(socket, onUpgrade, deadlines).start();
   const server = raw && rawSocketsAvailable ? new RawServer({ noDelay: true }, onConnection) : net.createServer({ noDelay: true }, onConnection);
   server.on('close', () => deadlines.stop());
   return server;
 }
 
 /**
- * Sockets still sending their request head, with when they started. One sweep timer (running
- * only while some are pending) answers the slow ones 408, instead of a timer per connection.
+ * Connections still sending their request head, with when they started. One sweep timer
+ * (running only while some are pending) answers the slow ones 408, instead of a timer per
+ * connection.
  */
 class HandshakeDeadlines {
-  private readonly pending = new Map<net.Socket, number>();
+  private readonly pending = new Map<HeadReader, number>();
   private timer: NodeJS.Timeout | null = null;
   constructor(private readonly timeout: number) {}
 
-  add(socket: net.Socket): void {
-    this.pending.set(socket, Date.now());
+  add(reader: HeadReader): void {
+    this.pending.set(reader, Date.now());
     if (this.timer === null) {
       this.timer = setInterval(() => this.sweep(), Math.max(20, Math.min(1000, this.timeout / 4)));
       this.timer.unref();
     }
   }
 
-  delete(socket: net.Socket): void {
-    this.pending.delete(socket);
+  delete(reader: HeadReader): void {
+    this.pending.delete(reader);
   }
 
   private sweep(): void {
     const expired = Date.now() - this.timeout;
-    for (const [socket, started] of this.pending) {
+    for (const [reader, started] of this.pending) {
       // Insertion order is arrival order: the first one still in time ends the sweep.
       if (started > expired) break;
-      this.pending.delete(socket);
-      socket.emit('handshakeTimeout');
+      this.pending.delete(reader);
+      reader.timedOut();
     }
     if (this.pending.size === 0) this.stop();
   }
@@ -66,40 +67,84 @@ class HandshakeDeadlines {
   }
 }
 
-function readHead(socket: net.Socket, onUpgrade: UpgradeHandler, deadlines: HandshakeDeadlines): void {
-  // Chunks of the head so far, joined once when it is complete (not per chunk: a head sent a
-  // byte at a time must not cost quadratic copying).
-  let chunks: Buffer[] = [];
-  let received = 0;
-  // The last (up to) 3 bytes received, for a blank line split across chunks.
-  let tail: Buffer = Buffer.alloc(0);
-  deadlines.add(socket);
-  const onTimeout = () => {
-    finish();
-    respond(socket, 408);
-  };
-  const onError = () => {
-    finish();
-    socket.destroy();
-  };
-  const onData = (chunk: Buffer) => {
+const NO_BYTES = Buffer.alloc(0);
+
+/**
+ * Reads one connection's request head. On a RawSocket it is the socket's sink (direct calls,
+ * no listener table, no closures); on a net.Socket its methods are bound as listeners.
+ */
+class HeadReader implements RawSocketSink {
+  /** Chunks of the head so far, joined once when it is complete (not per chunk: a head sent a
+   * byte at a time must not cost quadratic copying). */
+  private chunks: Buffer[] = [];
+  private received = 0;
+  /** The last (up to) 3 bytes received, for a blank line split across chunks. */
+  private tail: Buffer = NO_BYTES;
+  private listeners: { data: (c: Buffer) => void; error: () => void; close: () => void } | null = null;
+
+  constructor(
+    private readonly socket: net.Socket | RawSocket,
+    private readonly onUpgrade: UpgradeHandler,
+    private readonly deadlines: HandshakeDeadlines,
+  ) {}
+
+  start(): void {
+    this.deadlines.add(this);
+    const socket = this.socket;
+    if (socket instanceof RawSocket) {
+      socket.sink = this;
+      return;
+    }
+    const listeners = (this.listeners = {
+      data: (chunk: Buffer) => this.data(socket, chunk),
+      error: () => this.error(),
+      close: () => this.close(),
+    });
+    socket.on('data', listeners.data);
+    socket.on('error', listeners.error);
+    socket.on('close', listeners.close);
+  }
+
+  // RawSocketSink
+  end(): void {}
+  drain(): void {}
+  close(): void {
+    this.finish();
+  }
+  error(): void {
+    this.finish();
+    this.socket.destroy();
+  }
+
+  timedOut(): void {
+    this.finish();
+    respond(this.socket, 408);
+  }
+
+  data(_socket: unknown, chunk: Buffer): void {
     // Look for the blank line in the new chunk plus the last 3 bytes before it.
+    const tail = this.tail;
     const carry = tail.length;
     const window = carry === 0 ? chunk : Buffer.concat([tail, chunk]);
-    chunks.push(chunk);
-    received += chunk.length;
+    this.chunks.push(chunk);
+    const received = (this.received += chunk.length);
     const found = findHeadEnd(window, window.length, carry);
     if (found === -1) {
-      tail = Buffer.from(window.subarray(Math.max(0, window.length - 3)));
+      this.tail = Buffer.from(window.subarray(Math.max(0, window.length - 3)));
       if (received > MAX_HEAD_SIZE) {
-        finish();
-        respond(socket, 431);
+        this.finish();
+        respond(this.socket, 431);
       }
       return;
     }
     const end = received - window.length + found;
-    const buf = chunks.length === 1 ? chunk : Buffer.concat(chunks, received);
-    finish();
+    const buf = this.chunks.length === 1 ? chunk : Buffer.concat(this.chunks, received);
+    this.finish();
+    this.headComplete(buf, end);
+  }
+
+  private headComplete(buf: Buffer, end: number): void {
+    const socket = this.socket as net.Socket;
     if (end > MAX_HEAD_SIZE) return respond(socket, 431);
     let head;
     try {
@@ -126,28 +171,30 @@ function readHead(socket: net.Socket, onUpgrade: UpgradeHandler, deadlines: Hand
     if (head.httpVersionMajor < 1 || (head.httpVersionMajor === 1 && head.httpVersionMinor < 1)) {
       return respond(socket, 400, 'HTTP/1.1 or later is required');
     }
-    onUpgrade(req, socket, buf.subarray(end));
-  };
-  const onClose = () => finish();
-  const finish = () => {
+    this.onUpgrade(req, socket, buf.subarray(end));
+  }
+
+  private finish(): void {
     // Hold any bytes that arrive while the upgrade is decided (async verifyClient): they
     // belong to the WebSocket, which resumes the socket when it takes it over.
+    const socket = this.socket;
     socket.pause();
-    deadlines.delete(socket);
-    socket.removeListener('data', onData);
-    socket.removeListener('error', onError);
-    socket.removeListener('close', onClose);
-    socket.removeListener('handshakeTimeout', onTimeout);
-    chunks = [];
-  };
-  socket.on('data', onData);
-  socket.on('error', onError);
-  socket.on('close', onClose);
-  socket.on('handshakeTimeout', onTimeout);
+    this.deadlines.delete(this);
+    if (socket instanceof RawSocket) {
+      if (socket.sink === this) socket.sink = null;
+    } else if (this.listeners !== null) {
+      socket.removeListener('data', this.listeners.data);
+      socket.removeListener('error', this.listeners.error);
+      socket.removeListener('close', this.listeners.close);
+      this.listeners = null;
+    }
+    this.chunks = [];
+  }
 }
 
 /** Answer with an HTTP status and close the connection. */
-function respond(socket: net.Socket, status: number, message?: string): void {
+function respond(target: net.Socket | RawSocket, status: number, message?: string): void {
+  const socket = target as net.Socket; // a RawSocket has the members used here
   if (socket.destroyed) return;
   const body = message ?? STATUS_CODES[status] ?? '';
   socket.on('error', () => socket.destroy());

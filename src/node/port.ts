@@ -144,11 +144,11 @@ export class Port implements ProtocolHandler {
    * Writes to this port meanwhile skip the shared tick; writes to other ports (a broadcast)
    * still use it.
    */
-  receiveAndFlush(core: { receive(chunk: Buffer): void }, chunk: Buffer): void {
+  receiveAndFlush(core: { receive(chunk: Buffer, borrowed?: boolean): void }, chunk: Buffer, borrowed = false): void {
     const outer = receiving;
     receiving = this;
     try {
-      core.receive(chunk);
+      core.receive(chunk, borrowed);
     } finally {
       receiving = outer;
       if (this.scheduled) this.flush();

@@ -81,7 +81,11 @@ function socketOnDrain(this: SocketWithWs): void {
 function noop(): void {}
 
 const rawSink: RawSocketSink = {
-  data: (socket, chunk) => socketOnData.call(socket as unknown as SocketWithWs, chunk),
+  // The chunk is the RawSocket's shared read buffer, lent for this call: the core copies what it keeps.
+  data: (socket, chunk) => {
+    const ws = (socket as unknown as SocketWithWs)[kWebSocket]!;
+    ws._port!.receiveAndFlush(ws._core!, chunk, true);
+  },
   end: (socket) => socketOnEnd.call(socket as unknown as SocketWithWs),
   close: (socket) => socketOnClose.call(socket as unknown as SocketWithWs),
   error: (socket) => socketOnError.call(socket as unknown as SocketWithWs),

@@ -121,7 +121,9 @@ class HeadReader implements RawSocketSink {
     respond(this.socket, 408);
   }
 
-  data(_socket: unknown, chunk: Buffer): void {
+  data(_socket: unknown, lent: Buffer): void {
+    // A RawSocket lends its read buffer for this call only: keep a copy (a request head is small).
+    const chunk = Buffer.from(lent);
     // Look for the blank line in the new chunk plus the last 3 bytes before it.
     const tail = this.tail;
     const carry = tail.length;

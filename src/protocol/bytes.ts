@@ -113,10 +113,10 @@ export class ByteQueue {
    * Like `take`, but the bytes are XORed with the masking key `key` (RFC 6455 §5.3, byte 0 of
    * the key at the first byte). A range in one chunk is unmasked in place; one that straddles
    * chunks is unmasked while it is gathered, so the bytes are moved once, not copied and then
-   * unmasked.
+   * unmasked. `copy`: always into a new buffer (the chunks are borrowed), still in one pass.
    */
-  takeMasked(n: number, key: number): Buffer {
-    if (n <= this.first!.length - this.pos) {
+  takeMasked(n: number, key: number, copy = false): Buffer {
+    if (n <= this.first!.length - this.pos && !copy) {
       const out = this.take(n);
       applyMask(out, 0, n, maskBytes(key, 0));
       return out;
@@ -160,6 +160,22 @@ export class ByteQueue {
       if (!fn(c, from, to)) return false;
     }
     return true;
+  }
+
+  /**
+   * Replace the queued chunks that are views of `buffer` (a read buffer lent for one call) by
+   * copies of their unread bytes.
+   */
+  own(buffer: ArrayBufferLike): void {
+    const first = this.first;
+    if (first !== null && first.buffer === buffer) {
+      this.first = Buffer.from(first.subarray(this.pos));
+      this.pos = 0;
+    }
+    const rest = this.rest;
+    if (rest !== null) {
+      for (let i = 0; i < rest.length; i++) if (rest[i].buffer === buffer) rest[i] = Buffer.from(rest[i]);
+    }
   }
 
   clear(): void {

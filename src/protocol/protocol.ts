@@ -45,6 +45,8 @@ export class Protocol {
   readonly role: Role;
   private readonly handler: ProtocolHandler;
   private readonly queue = new ByteQueue();
+  /** The read buffer lent by `receive(chunk, true)` while it is parsed (see `own`). */
+  private borrowed: ArrayBufferLike | null = null;
   /** The current frame's masking key, little-endian (key[0] in the low byte). */
   private maskKey = 0;
 
@@ -104,14 +106,33 @@ export class Protocol {
   // ─── Receiving ────────────────────────────────────────────────────────────────────────
 
   /** Feed bytes from the transport. Events for complete frames fire synchronously. */
-  receive(chunk: Buffer): void {
+  receive(chunk: Buffer, borrowed = false): void {
     if (this.state === ParseState.Done) return;
     if (this.maxBufferedChunks > 0 && this.queue.chunkCount >= this.maxBufferedChunks) {
       this.fail('WS_ERR_TOO_MANY_BUFFERED_PARTS', CloseCode.PolicyViolation, 'Too many buffered chunks');
       return;
     }
     this.queue.push(chunk);
-    if (!this.paused && !this.parsing) this.parse();
+    if (!borrowed) {
+      if (!this.paused && !this.parsing) this.parse();
+      return;
+    }
+    // `chunk` is the transport's read buffer, valid only during this call (a shared buffer
+    // libuv reads into, no allocation per read): whatever leaves the core — messages,
+    // fragments, control payloads — is copied, and so is what is left queued.
+    const outer = this.borrowed;
+    this.borrowed = chunk.buffer;
+    try {
+      if (!this.paused && !this.parsing) this.parse();
+    } finally {
+      this.borrowed = outer;
+      if (this.queue.length > 0) this.queue.own(chunk.buffer);
+    }
+  }
+
+  /** `buf`, copied if it is a view of a borrowed read buffer. */
+  private own(buf: Buffer): Buffer {
+    return this.borrowed !== null && buf.buffer === this.borrowed ? Buffer.from(buf) : buf;
   }
 
   /** Stop emitting events; input is queued until `resume()` (ordering across async inflate). */
@@ -248,7 +269,7 @@ export class Protocol {
       if (done === 0 && length > SMALL_PAYLOAD && this.masked) {
         // Large: unmasked as it is gathered from the network chunks (one pass over the bytes).
         this.ascii = false;
-        payload = this.queue.takeMasked(length, this.maskKey);
+        payload = this.queue.takeMasked(length, this.maskKey, this.borrowed !== null);
         this.state = ParseState.Header;
         if (this.opcode >= Opcode.Close) this.controlFrame(payload);
         else this.dataFrame(payload);
@@ -314,19 +335,19 @@ export class Protocol {
     }
     if (!this.fin) {
       if (this.fragments === NO_FRAGMENTS) this.fragments = [];
-      this.fragments.push(payload);
+      this.fragments.push(this.own(payload));
       return;
     }
 
     let data: Buffer | Buffer[];
     if (this.fragments.length === 0) {
-      data = payload;
+      data = this.own(payload);
       if (isText && !this.messageCompressed && !this.skipUTF8Validation && !this.ascii && !isValidUtf8(payload)) {
         this.fail('WS_ERR_INVALID_UTF8', CloseCode.InvalidPayload, 'Invalid WebSocket frame: invalid UTF-8 sequence');
         return;
       }
     } else {
-      this.fragments.push(payload);
+      this.fragments.push(this.own(payload));
       data = this.fragments;
       this.fragments = NO_FRAGMENTS;
     }
@@ -337,7 +358,8 @@ export class Protocol {
     this.handler.onMessage(data, !isText, compressed);
   }
 
-  private controlFrame(payload: Buffer): void {
+  private controlFrame(frame: Buffer): void {
+    const payload = this.own(frame);
     switch (this.opcode) {
       case Opcode.Ping:
         // §5.5.3: the Pong "MUST have identical Application data"; not after our Close (§5.5.1).

@@ -109,6 +109,25 @@ export class ByteQueue {
     return out;
   }
 
+  /** Where the bytes `takeInFirst` returned start in the chunk it returned. */
+  takenAt = 0;
+
+  /**
+   * Consume the next `n` bytes if they all lie in the first chunk, and return that chunk
+   * (the bytes start at `takenAt`) without making a view of them; null (nothing consumed)
+   * when they straddle chunks.
+   */
+  takeInFirst(n: number): Buffer | null {
+    const first = this.first!;
+    const avail = first.length - this.pos;
+    if (n > avail) return null;
+    this.takenAt = this.pos;
+    this.length -= n;
+    if (n === avail) this.nextChunk();
+    else this.pos += n;
+    return first;
+  }
+
   /**
    * Like `take`, but the bytes are XORed with the masking key `key` (RFC 6455 §5.3, byte 0 of
    * the key at the first byte). A range in one chunk is unmasked in place; one that straddles

@@ -139,6 +139,27 @@ export function unmaskView(view: DataView, start: number, end: number, m: number
   return (acc | (acc >>> 8) | (acc >>> 16) | (acc >>> 24)) & 0xff;
 }
 
+/**
+ * Copy `length` bytes from `src` at `from` to `dst` at `to`, XORed with the mask `m` (0 for an
+ * unmasked frame), 32 bits at a time. Returns the OR of the copied bytes folded into one byte
+ * (< 0x80 means plain ASCII), like `unmaskView`.
+ */
+export function copyUnmaskView(src: DataView, from: number, dst: DataView, to: number, length: number, m: number): number {
+  let acc = 0;
+  let i = 0;
+  for (const last = length - 3; i < last; i += 4) {
+    const v = src.getInt32(from + i, true) ^ m;
+    dst.setInt32(to + i, v, true);
+    acc |= v;
+  }
+  for (let k = 0; i < length; i++, k += 8) {
+    const v = src.getUint8(from + i) ^ ((m >>> k) & 0xff);
+    dst.setUint8(to + i, v);
+    acc |= v;
+  }
+  return (acc | (acc >>> 8) | (acc >>> 16) | (acc >>> 24)) & 0xff;
+}
+
 /** OR of bytes [start, end) of `view`, folded into one byte (< 0x80 means plain ASCII). */
 export function orView(view: DataView, start: number, end: number): number {
   let acc = 0;

@@ -4,7 +4,7 @@ import { ByteQueue } from './bytes.js';
 import { decodeCloseBody, encodeCloseBody } from './close.js';
 import { checkFrameHeader } from './frame-rules.js';
 import { CloseCode, Opcode } from './constants.js';
-import { applyMask, encodeFrame, encodeHeader, headerLength, maskBytes, orView, randomMask, unmaskView, writeHeader } from './frame.js';
+import { applyMask, copyUnmaskView, encodeFrame, encodeHeader, headerLength, maskBytes, orView, randomMask, unmaskView, writeHeader } from './frame.js';
 import { Utf8Validator, isValidUtf8 } from './utf8.js';
 import type { ProtocolHandler, ProtocolOptions, Role } from './port.js';
 
@@ -275,6 +275,26 @@ export class Protocol {
         else this.dataFrame(payload);
         return true;
       }
+      let src: Buffer | null;
+      if (done === 0 && length <= SMALL_PAYLOAD && this.borrowed !== null && (src = this.queue.takeInFirst(length)) !== null) {
+        // A small payload in a lent chunk: copy it out and unmask it in the same pass (and
+        // learn ASCII-ness), straight from the chunk into a buffer of its own.
+        const from = this.queue.takenAt;
+        payload = Buffer.allocUnsafe(length);
+        if (src.buffer !== viewBuffer) {
+          viewBuffer = src.buffer;
+          view = new DataView(src.buffer);
+        }
+        if (payload.buffer !== outViewBuffer) {
+          outViewBuffer = payload.buffer;
+          outView = new DataView(payload.buffer);
+        }
+        this.ascii = copyUnmaskView(view!, src.byteOffset + from, outView!, payload.byteOffset, length, this.masked ? this.maskKey : 0) < 0x80;
+        this.state = ParseState.Header;
+        if (this.opcode >= Opcode.Close) this.controlFrame(payload);
+        else this.dataFrame(payload);
+        return true;
+      }
       payload = this.queue.take(length);
       if (done === 0 && length <= SMALL_PAYLOAD) {
         // One pass: unmask (if masked) and learn whether the bytes are plain ASCII. The
@@ -498,6 +518,9 @@ export class Protocol {
  */
 let view: DataView | null = null;
 let viewBuffer: ArrayBufferLike | null = null;
+/** The same for the buffers small payloads are copied into (Node's pool). */
+let outView: DataView | null = null;
+let outViewBuffer: ArrayBufferLike | null = null;
 
 /** Shared by every Protocol: header bytes that straddle chunks are gathered here, then parsed at once. */
 const HEADER_SCRATCH = Buffer.allocUnsafe(14);

@@ -2,7 +2,8 @@ import { IncomingMessage, STATUS_CODES } from 'node:http';
 import net from 'node:net';
 import { HandshakeError } from '../errors.js';
 import { MAX_HEAD_SIZE, findHeadEnd, parseRequestHead } from '../protocol/http1.js';
-import { RawServer, RawSocket, rawSocketsAvailable, type RawSocketSink } from './raw-socket.js';
+import { RawServer, rawSocketsAvailable } from './raw-server.js';
+import { RawSocket, type RawSocketSink } from './raw-socket.js';
 
 /**
  * The server `WebSocketServer({ port })` creates: a bare `net.Server` that reads each

@@ -442,6 +442,18 @@ export class RawSocket extends EventEmitter {
   /** Close the connection now; queued writes are cancelled. */
   destroy(err?: Error | null): this {
     if (this.destroyed) return this;
+    const handle = this.release();
+    if (err) {
+      this.hadError = true;
+      process.nextTick(emitError, this, err);
+    }
+    if (handle !== null) handle.close(() => this.onClosed());
+    else process.nextTick(() => this.onClosed());
+    return this;
+  }
+
+  /** Mark the socket destroyed, drop what it holds, and take its handle away (returned). */
+  private release(): TcpHandle | null {
     this.destroyed = true;
     this.readable = false;
     this.writable = false;
@@ -454,17 +466,8 @@ export class RawSocket extends EventEmitter {
     this.dropCorked();
     const handle = this._handle;
     this._handle = null;
-    if (err) {
-      this.hadError = true;
-      process.nextTick(emitError, this, err);
-    }
-    if (handle !== null) {
-      handle.onread = ignoreRead;
-      handle.close(() => this.onClosed());
-    } else {
-      process.nextTick(() => this.onClosed());
-    }
-    return this;
+    if (handle !== null) handle.onread = ignoreRead;
+    return handle;
   }
 
   /** Writes still corked when the socket goes away fail, as a destroyed stream's do. */
@@ -485,16 +488,7 @@ export class RawSocket extends EventEmitter {
     // not be closed any more (Node marks it closing either way): close it normally instead.
     const shutdownPending = !this.writable && !this.writableFinished;
     if (handle === null || typeof handle.reset !== 'function' || this.destroyed || shutdownPending) return this.destroy();
-    this.destroyed = true;
-    this.readable = false;
-    this.writable = false;
-    this.reading = false;
-    this.held = null;
-    this._handle = null;
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
-    this.dropCorked();
-    handle.onread = ignoreRead;
+    this.release();
     // On failure the handle is left unclosable (see above); still end this socket's life.
     if (handle.reset(() => this.onClosed()) !== 0) process.nextTick(() => this.onClosed());
     return this;

@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import { ProtocolError, StateError, withCode } from '../errors.js';
@@ -9,13 +10,12 @@ import { Port, type PortOwner } from './port.js';
 import { BINARY_TYPES, convertBinary, isBlob, toBuffer, type BinaryType, type Data, type RawData } from './data.js';
 import { attachSocket } from './socket-events.js';
 import { Outbox, dispatch, outgoing } from './outgoing.js';
-import { emit2, typedEmitter, type WebSocketEventMap } from './events.js';
+import { emit2, typedEmitter, useCompactListeners, type WebSocketEventMap } from './events.js';
 import { abortConnecting, initAsClient, type ClientOptions } from './client.js';
 import type { MessageCodec } from './codec.js';
 
 export { convertBinary, toBuffer, type BinaryType, type Data, type RawData, type WebSocketEventMap };
 export { kWebSocket } from './socket-events.js';
-
 
 /**
  * The `ws`-compatible WebSocket, shared by client and server: an EventEmitter with the WHATWG
@@ -53,10 +53,6 @@ export interface SocketSettings {
 }
 
 const EMPTY: Buffer = Buffer.alloc(0);
-
-/** Instances have no inherited properties (the prototype chain ends in a null-prototype object). */
-const ListenerTable = function ListenerTable(this: object): void {} as unknown as new () => object;
-ListenerTable.prototype = Object.create(null) as object;
 
 export class WebSocket extends typedEmitter<WebSocketEventMap>() implements PortOwner, EventSource {
   static readonly CONNECTING = ReadyState.CONNECTING;
@@ -103,11 +99,7 @@ export class WebSocket extends typedEmitter<WebSocketEventMap>() implements Port
   constructor(address: string | URL, protocols?: string | string[] | ClientOptions, options?: ClientOptions);
   constructor(address: string | URL | null, protocols?: string | string[] | ClientOptions, options?: ClientOptions) {
     super();
-    // A fast-properties listener table instead of EventEmitter's dictionary-mode one: a
-    // connection's few event names cost a few words, not a hash table (memory per idle
-    // connection). Node's EventEmitter only indexes `_events` by name, so any object with no
-    // inherited properties works.
-    (this as unknown as { _events: object })._events = new ListenerTable();
+    useCompactListeners(this as unknown as EventEmitter); // memory per idle connection (events.ts)
     if (address !== null) {
       this._isServer = false;
       if (protocols === undefined) protocols = [];
@@ -506,7 +498,5 @@ for (const name of ['binaryType', 'bufferedAmount', 'extensions', 'isPaused', 'p
   const d = Object.getOwnPropertyDescriptor(WebSocket.prototype, name);
   if (d) Object.defineProperty(WebSocket.prototype, name, { ...d, enumerable: true });
 }
-
-
 
 export type { IncomingMessage };

@@ -160,6 +160,30 @@ export function copyUnmaskView(src: DataView, from: number, dst: DataView, to: n
   return (acc | (acc >>> 8) | (acc >>> 16) | (acc >>> 24)) & 0xff;
 }
 
+/**
+ * One DataView per ArrayBuffer, kept while frames of the same buffer are read (frames of one
+ * network chunk, small payloads copied into Node's pool): looked up by buffer identity, so
+ * any caller at any nesting gets a view of the right buffer.
+ */
+export class ViewCache {
+  private buffer: ArrayBufferLike | null = null;
+  private view: DataView | null = null;
+
+  of(buffer: ArrayBufferLike): DataView {
+    if (buffer !== this.buffer) {
+      this.buffer = buffer;
+      this.view = new DataView(buffer);
+    }
+    return this.view!;
+  }
+
+  /** Let go of the buffer (do not pin a network chunk in memory while idle). */
+  clear(): void {
+    this.buffer = null;
+    this.view = null;
+  }
+}
+
 /** OR of bytes [start, end) of `view`, folded into one byte (< 0x80 means plain ASCII). */
 export function orView(view: DataView, start: number, end: number): number {
   let acc = 0;

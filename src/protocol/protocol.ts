@@ -4,7 +4,7 @@ import { ByteQueue } from './bytes.js';
 import { decodeCloseBody, encodeCloseBody } from './close.js';
 import { checkFrameHeader } from './frame-rules.js';
 import { CloseCode, Opcode } from './constants.js';
-import { applyMask, copyUnmaskView, encodeFrame, encodeHeader, headerLength, maskBytes, orView, randomMask, unmaskView, writeHeader } from './frame.js';
+import { ViewCache, applyMask, copyUnmaskView, encodeFrame, encodeHeader, headerLength, maskBytes, orView, randomMask, unmaskView, writeHeader } from './frame.js';
 import { Utf8Validator, isValidUtf8 } from './utf8.js';
 import type { ProtocolHandler, ProtocolOptions, Role } from './port.js';
 
@@ -177,9 +177,7 @@ export class Protocol {
       if (!this.failed) this.failWith(internalError(err));
     } finally {
       this.parsing = false;
-      // Do not pin the last network chunk in memory while idle.
-      view = null;
-      viewBuffer = null;
+      chunkViews.clear();
     }
   }
 
@@ -281,15 +279,8 @@ export class Protocol {
         // learn ASCII-ness), straight from the chunk into a buffer of its own.
         const from = this.queue.takenAt;
         payload = Buffer.allocUnsafe(length);
-        if (src.buffer !== viewBuffer) {
-          viewBuffer = src.buffer;
-          view = new DataView(src.buffer);
-        }
-        if (payload.buffer !== outViewBuffer) {
-          outViewBuffer = payload.buffer;
-          outView = new DataView(payload.buffer);
-        }
-        this.ascii = copyUnmaskView(view!, src.byteOffset + from, outView!, payload.byteOffset, length, this.masked ? this.maskKey : 0) < 0x80;
+        const key = this.masked ? this.maskKey : 0;
+        this.ascii = copyUnmaskView(chunkViews.of(src.buffer), src.byteOffset + from, poolViews.of(payload.buffer), payload.byteOffset, length, key) < 0x80;
         this.state = ParseState.Header;
         if (this.opcode >= Opcode.Close) this.controlFrame(payload);
         else this.dataFrame(payload);
@@ -297,14 +288,10 @@ export class Protocol {
       }
       payload = this.queue.take(length);
       if (done === 0 && length <= SMALL_PAYLOAD) {
-        // One pass: unmask (if masked) and learn whether the bytes are plain ASCII. The
-        // DataView is kept per ArrayBuffer, so frames from one network chunk share it.
-        if (payload.buffer !== viewBuffer) {
-          viewBuffer = payload.buffer;
-          view = new DataView(payload.buffer);
-        }
+        // One pass: unmask (if masked) and learn whether the bytes are plain ASCII.
+        const view = chunkViews.of(payload.buffer);
         const at = payload.byteOffset;
-        this.ascii = (this.masked ? unmaskView(view!, at, at + length, this.maskKey) : orView(view!, at, at + length)) < 0x80;
+        this.ascii = (this.masked ? unmaskView(view, at, at + length, this.maskKey) : orView(view, at, at + length)) < 0x80;
       } else {
         this.ascii = false;
         if (this.masked && done < length) applyMask(payload, done, length, maskBytes(this.maskKey, done));
@@ -512,15 +499,9 @@ export class Protocol {
   }
 }
 
-/**
- * A DataView over the network chunk being parsed, shared by every Protocol (frames of one
- * chunk share it; it is looked up by the chunk's ArrayBuffer, so nested parsing is safe).
- */
-let view: DataView | null = null;
-let viewBuffer: ArrayBufferLike | null = null;
-/** The same for the buffers small payloads are copied into (Node's pool). */
-let outView: DataView | null = null;
-let outViewBuffer: ArrayBufferLike | null = null;
+/** DataViews shared by every Protocol: over the chunk being parsed, and over Node's buffer pool. */
+const chunkViews = new ViewCache();
+const poolViews = new ViewCache();
 
 /** Shared by every Protocol: header bytes that straddle chunks are gathered here, then parsed at once. */
 const HEADER_SCRATCH = Buffer.allocUnsafe(14);

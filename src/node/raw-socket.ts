@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { B, UV_ENOTCONN, UV_EOF, bindings, ignoreRead, streamError, uvError, type Req, type TcpHandle, type WriteCallback } from './libuv.js';
 import type { RawServer } from './raw-server.js';
+import { maskArena } from '../protocol/simd-mask.js';
 
 /**
  * TCP on libuv handles directly, for the server hyperwire owns (`WebSocketServer({ port })`).
@@ -27,8 +28,10 @@ import type { RawServer } from './raw-server.js';
  * (measured: ~13% of the server's CPU in the 16 KiB echo). Reads are handled one at a time
  * and synchronously, so one buffer serves all; a chunk handed to the sink is valid only during
  * that call, and the protocol core copies what it keeps (Protocol.receive's `borrowed`).
+ * It lives in the masking module's memory (`maskArena`), so large payloads are unmasked where
+ * they were read and copied out once.
  */
-const READ_BUFFER: Buffer | null = bindings !== null ? Buffer.allocUnsafeSlow(256 * 1024) : null;
+const READ_BUFFER: Buffer | null = bindings !== null ? (maskArena() ?? Buffer.allocUnsafeSlow(256 * 1024)) : null;
 
 // ─── RawSocket ─────────────────────────────────────────────────────────────────────────
 

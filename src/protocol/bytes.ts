@@ -105,7 +105,7 @@ export class ByteQueue {
       return out;
     }
     const out = Buffer.allocUnsafe(n);
-    this.gather(n, out, false, 0);
+    this.moveInto(n, out, 0, false, 0);
     return out;
   }
 
@@ -141,18 +141,21 @@ export class ByteQueue {
       return out;
     }
     const out = Buffer.allocUnsafe(n);
-    this.gather(n, out, true, key);
+    this.moveInto(n, out, 0, true, key);
     return out;
   }
 
-  /** Move the next `n` bytes into `out`, unmasked with `key` when `masked`. */
-  private gather(n: number, out: Buffer, masked: boolean, key: number): void {
+  /**
+   * Move the next `n` bytes into `out` at `at`, unmasked with `key` when `masked` (the mask
+   * phase is `at`: `out` holds one payload from its start).
+   */
+  moveInto(n: number, out: Buffer, at: number, masked: boolean, key: number): void {
     let copied = 0;
     while (copied < n) {
       const c = this.first!;
       const take = Math.min(c.length - this.pos, n - copied);
-      if (!masked) c.copy(out, copied, this.pos, this.pos + take);
-      else applyMask(c, this.pos, this.pos + take, maskBytes(key, copied), out, copied);
+      if (!masked) c.copy(out, at + copied, this.pos, this.pos + take);
+      else applyMask(c, this.pos, this.pos + take, maskBytes(key, at + copied), out, at + copied);
       copied += take;
       if (this.pos + take === c.length) this.nextChunk();
       else this.pos += take;

@@ -71,6 +71,9 @@ export class Protocol {
   private ascii = false;
   /** Bytes of the current text frame already unmasked in place and UTF-8 checked (fail fast). */
   private checkedBytes = 0;
+  /** A large payload's own buffer while its bytes arrive (`land`); `landed` bytes are in. */
+  private landing: Buffer | null = null;
+  private landed = 0;
 
   // The message being assembled.
   private messageOpcode = 0;
@@ -251,6 +254,7 @@ export class Protocol {
   }
 
   private readPayload(): boolean {
+    if (this.landing !== null) return this.land();
     const length = this.payloadLength;
     let payload: Buffer;
     if (length === 0) {
@@ -258,6 +262,15 @@ export class Protocol {
       this.ascii = true;
     } else {
       if (this.queue.length < length) {
+        if (length > SMALL_PAYLOAD && this.opcode < Opcode.Close && this.checkedBytes === 0 && this.queue.length * 4 >= length) {
+          // A large data payload, a good part of it here: give it its buffer now and move each
+          // chunk into it as it arrives, unmasked on the way, instead of keeping copies of the
+          // chunks to gather at the end. (Not before a quarter has come: a peer announcing a
+          // huge frame must send bytes for the memory it makes us hold.)
+          this.landing = Buffer.allocUnsafe(length);
+          this.landed = 0;
+          return this.land();
+        }
         if (this.opcode !== Opcode.Ping && this.opcode !== Opcode.Pong && this.opcode !== Opcode.Close && this.checksText()) {
           this.checkPartialText();
         }
@@ -300,6 +313,28 @@ export class Protocol {
     this.state = ParseState.Header;
     if (this.opcode >= Opcode.Close) this.controlFrame(payload);
     else this.dataFrame(payload);
+    return true;
+  }
+
+  /** Move what has arrived of the payload into `landing`; deliver it once it is complete. */
+  private land(): boolean {
+    const out = this.landing!;
+    const from = this.landed;
+    const to = from + Math.min(this.queue.length, out.length - from);
+    this.queue.moveInto(to - from, out, from, this.masked, this.maskKey);
+    this.landed = to;
+    if (this.checksText()) {
+      // Fail fast on invalid UTF-8 (§8.1), as checkPartialText does for queued bytes.
+      this.checkedBytes = to;
+      if (!(this.utf8v ??= new Utf8Validator()).push(out.subarray(from, to))) {
+        return this.fail('WS_ERR_INVALID_UTF8', CloseCode.InvalidPayload, 'Invalid WebSocket frame: invalid UTF-8 sequence');
+      }
+    }
+    if (to < out.length) return false;
+    this.landing = null;
+    this.ascii = false;
+    this.state = ParseState.Header;
+    this.dataFrame(out);
     return true;
   }
 
@@ -418,6 +453,7 @@ export class Protocol {
     if (this.failed) return;
     this.failed = true;
     this.state = ParseState.Done;
+    this.landing = null;
     this.queue.clear();
     this.fragments = NO_FRAGMENTS;
     if (!this.closeSent) this.close(err.closeCode);

@@ -239,6 +239,55 @@ describe('RFC 6455 §5.5.1 / §7 closing handshake', () => {
   });
 });
 
+describe('large payloads moved into their own buffer as they arrive', () => {
+  const payload = Buffer.alloc(40_000);
+  for (let i = 0; i < payload.length; i++) payload[i] = (i * 7 + (i >>> 9)) & 0xff;
+  const key = Buffer.from([0x9d, 0x01, 0xfe, 0x42]);
+  const wire = Buffer.concat([masked({ opcode: Opcode.Binary, payload, mask: key }), masked({ opcode: Opcode.Text, payload: 'next', mask: key })]);
+
+  it('delivers the payload intact when each chunk is read from one reused buffer (borrowed), at odd cut points', () => {
+    for (const cut of [1, 3, 4097, 10_007, 13_333]) {
+      const { protocol, events } = recordingProtocol({ role: 'server' });
+      const lent = Buffer.alloc(cut);
+      for (let at = 0; at < wire.length; at += cut) {
+        const n = Math.min(cut, wire.length - at);
+        wire.copy(lent, 0, at, at + n);
+        protocol.receive(lent.subarray(0, n), true);
+        lent.fill(0xee); // what a reused read buffer would hold next
+      }
+      assert.equal(events.length, 2, `cut ${cut}`);
+      assert.equal(events[0].type === 'message' && events[0].data, payload.toString('hex'), `cut ${cut}`);
+      assert.equal(events[1].type === 'message' && events[1].data, Buffer.from('next').toString('hex'));
+    }
+  });
+
+  it('fails invalid UTF-8 in a large text frame before the rest of the frame arrives', () => {
+    const text = Buffer.alloc(20_000, 0x61);
+    text[9_000] = 0xff;
+    const f = masked({ opcode: Opcode.Text, payload: text });
+    // [first chunk, second chunk]: under a quarter first (queued, checked in place), or over
+    // a quarter (moved into the payload's buffer, checked there); the bad byte is in the second.
+    for (const [first, second] of [[4_000, 10_000], [6_000, 10_000], [8_000, 12_000]]) {
+      const { protocol, events } = recordingProtocol({ role: 'server' });
+      protocol.receive(Buffer.from(f.subarray(0, first)));
+      assert.deepEqual(events, [], `${first}`);
+      protocol.receive(Buffer.from(f.subarray(first, second)));
+      assert.deepEqual(events, [{ type: 'error', code: 'WS_ERR_INVALID_UTF8', closeCode: 1007 }], `${first}`);
+    }
+  });
+
+  it('keeps a valid multi-byte text message intact across the cut into its buffer', () => {
+    const text = Buffer.from('é€😀'.repeat(2_000));
+    const f = masked({ opcode: Opcode.Text, payload: text });
+    for (const cut of [1_001, 5_003, 9_999]) {
+      const { protocol, events } = recordingProtocol({ role: 'server' });
+      // Copies: chunks handed over (not lent) belong to the core, which unmasks them in place.
+      for (let at = 0; at < f.length; at += cut) protocol.receive(Buffer.from(f.subarray(at, at + cut)));
+      assert.deepEqual(events, [{ type: 'message', data: text.toString('hex'), isBinary: false, compressed: false, fragments: 1 }], `cut ${cut}`);
+    }
+  });
+});
+
 describe('RFC 6455 §8.1 UTF-8 handling', () => {
   it('fails invalid UTF-8 in a single-frame text message with 1007', () => {
     const { events } = run(masked({ opcode: 1, payload: Buffer.from([0xce, 0xba, 0xe1, 0xbd, 0xb9, 0xcf, 0x83, 0xce, 0xbc, 0xce, 0xb5, 0xed, 0xa0, 0x80, 0x65]) }));

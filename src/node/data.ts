@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 /**
  * Message data in and out: what `send()` accepts, and the shapes `binaryType` asks for.
  */

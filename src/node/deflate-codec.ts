@@ -1,3 +1,5 @@
+import process from 'node:process';
+import { Buffer } from 'node:buffer';
 import { ProtocolError, internalError } from '../errors.js';
 import { CloseCode } from '../protocol/constants.js';
 import type { ExtensionOffers } from '../protocol/headers.js';

@@ -1,5 +1,5 @@
 import zlib from 'node:zlib';
-import { kMaxLength } from 'node:buffer';
+import { Buffer, kMaxLength } from 'node:buffer';
 import { NegotiationError, ProtocolError } from '../errors.js';
 import { DEFAULTS } from '../options.js';
 import { CloseCode } from '../protocol/constants.js';

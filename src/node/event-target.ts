@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 
 /**
  * The WHATWG event surface (`addEventListener`, `onmessage`, `Event`, `MessageEvent`,

@@ -1,3 +1,5 @@
+import process from 'node:process';
+import { Buffer } from 'node:buffer';
 import { constants as osConstants } from 'node:os';
 import { getSystemErrorName } from 'node:util';
 import type { RawServer } from './raw-server.js';

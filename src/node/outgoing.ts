@@ -1,3 +1,5 @@
+import process from 'node:process';
+import { Buffer } from 'node:buffer';
 import { StateError } from '../errors.js';
 import { ReadyState } from '../protocol/constants.js';
 import type { SendCallback, WebSocket } from './websocket.js';

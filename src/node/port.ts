@@ -1,3 +1,5 @@
+import process from 'node:process';
+import { Buffer } from 'node:buffer';
 import type { Duplex } from 'node:stream';
 import type { ProtocolError } from '../errors.js';
 import type { ProtocolHandler } from '../protocol/protocol.js';

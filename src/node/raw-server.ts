@@ -1,3 +1,4 @@
+import process from 'node:process';
 import { lookup } from 'node:dns';
 import { EventEmitter } from 'node:events';
 import { isIP, type AddressInfo } from 'node:net';

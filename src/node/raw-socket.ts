@@ -1,3 +1,5 @@
+import process from 'node:process';
+import { Buffer } from 'node:buffer';
 import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { B, UV_ENOTCONN, UV_EOF, bindings, ignoreRead, streamError, uvError, type Req, type TcpHandle, type WriteCallback } from './libuv.js';

@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { Writable } from 'node:stream';
 import { ProtocolError } from '../errors.js';
 import { CloseCode } from '../protocol/constants.js';

@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import type { Duplex } from 'node:stream';
 import { withCode } from '../errors.js';
 import { Opcode, isValidCloseCode } from '../protocol/constants.js';

@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import type { Duplex } from 'node:stream';
 import { ReadyState } from '../protocol/constants.js';
 import { emitDrainIfNeeded } from './port.js';

@@ -1,3 +1,5 @@
+import process from 'node:process';
+import { Buffer } from 'node:buffer';
 import { Duplex, type DuplexOptions } from 'node:stream';
 import { ReadyState } from '../protocol/constants.js';
 import type { WebSocket } from './websocket.js';

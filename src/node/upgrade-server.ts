@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { IncomingMessage, STATUS_CODES } from 'node:http';
 import net from 'node:net';
 import { HandshakeError } from '../errors.js';

@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { CloseCode } from '../protocol/constants.js';
 import type { ClientOptions } from './client.js';
 import { WebSocket } from './websocket.js';

@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { applyMask, maskBytes } from './frame.js';
 
 /**
@@ -205,5 +206,38 @@ export class ByteQueue {
     this.rest = null;
     this.pos = 0;
     this.length = 0;
+  }
+}
+
+/**
+ * Buffers for small payloads, cut from 8 KiB slabs the way `Buffer.allocUnsafe` cuts small
+ * Buffers from Node's pool (same slab size and alignment, so a payload the application keeps
+ * holds the same memory alive), with the slab's DataView at hand: bytes are written through
+ * `view` at `offset` without asking each new Buffer for its ArrayBuffer, whose getter is a call
+ * into V8's runtime (perf, 64 B echo: ~5% of the server's CPU).
+ */
+export class Slabs {
+  private slab: ArrayBuffer = new ArrayBuffer(0);
+  /** Bytes of `slab` handed out (its size at first: the first `alloc` takes a new slab). */
+  private used: number;
+  /** The DataView of the slab the last `alloc` was cut from; its bytes start at `offset`. */
+  view: DataView = new DataView(this.slab);
+  offset = 0;
+
+  constructor(private readonly size = 8192) {
+    this.used = size;
+  }
+
+  /** `n` (≤ the slab size) uninitialised bytes. */
+  alloc(n: number): Buffer {
+    let at = this.used;
+    if (at + n > this.size) {
+      this.slab = Buffer.allocUnsafeSlow(this.size).buffer as ArrayBuffer;
+      this.view = new DataView(this.slab);
+      at = 0;
+    }
+    this.offset = at;
+    this.used = (at + n + 7) & ~7;
+    return Buffer.from(this.slab, at, n);
   }
 }

@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { ProtocolError } from '../errors.js';
 import { CloseCode, isValidCloseCode } from './constants.js';
 import { isValidUtf8 } from './utf8.js';

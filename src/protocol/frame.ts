@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { randomFillSync } from 'node:crypto';
 import { simdMask, simdMaskAvailable } from './simd-mask.js';
 
@@ -168,6 +169,7 @@ export function copyUnmaskView(src: DataView, from: number, dst: DataView, to: n
 export class ViewCache {
   private buffer: ArrayBufferLike | null = null;
   private view: DataView | null = null;
+  private chunk: Uint8Array | null = null;
 
   of(buffer: ArrayBufferLike): DataView {
     if (buffer !== this.buffer) {
@@ -177,10 +179,23 @@ export class ViewCache {
     return this.view!;
   }
 
+  /**
+   * The view of `chunk`'s ArrayBuffer. The same chunk as last time gives the same view without
+   * reading `chunk.buffer` again (a runtime call), so the frames of one read cost one lookup.
+   */
+  ofChunk(chunk: Uint8Array): DataView {
+    if (chunk !== this.chunk) {
+      this.chunk = chunk;
+      return this.of(chunk.buffer);
+    }
+    return this.view!;
+  }
+
   /** Let go of the buffer (do not pin a network chunk in memory while idle). */
   clear(): void {
     this.buffer = null;
     this.view = null;
+    this.chunk = null;
   }
 }
 

@@ -1,6 +1,7 @@
+import { Buffer } from 'node:buffer';
 import { ProtocolError, internalError, type ProtocolErrorCode } from '../errors.js';
 import { DEFAULTS } from '../options.js';
-import { ByteQueue } from './bytes.js';
+import { ByteQueue, Slabs } from './bytes.js';
 import { decodeCloseBody, encodeCloseBody } from './close.js';
 import { checkFrameHeader } from './frame-rules.js';
 import { CloseCode, Opcode } from './constants.js';
@@ -124,18 +125,13 @@ export class Protocol {
     // libuv reads into, no allocation per read): whatever leaves the core — messages,
     // fragments, control payloads — is copied, and so is what is left queued.
     const outer = this.borrowed;
-    this.borrowed = chunk.buffer;
+    const lent = (this.borrowed = chunk.buffer);
     try {
       if (!this.paused && !this.parsing) this.parse();
     } finally {
       this.borrowed = outer;
-      if (this.queue.length > 0) this.queue.own(chunk.buffer);
+      if (this.queue.length > 0) this.queue.own(lent);
     }
-  }
-
-  /** `buf`, copied if it is a view of a borrowed read buffer. */
-  private own(buf: Buffer): Buffer {
-    return this.borrowed !== null && buf.buffer === this.borrowed ? Buffer.from(buf) : buf;
   }
 
   /** Stop emitting events; input is queued until `resume()` (ordering across async inflate). */
@@ -291,9 +287,9 @@ export class Protocol {
         // A small payload in a lent chunk: copy it out and unmask it in the same pass (and
         // learn ASCII-ness), straight from the chunk into a buffer of its own.
         const from = this.queue.takenAt;
-        payload = Buffer.allocUnsafe(length);
+        payload = slabs.alloc(length);
         const key = this.masked ? this.maskKey : 0;
-        this.ascii = copyUnmaskView(chunkViews.of(src.buffer), src.byteOffset + from, poolViews.of(payload.buffer), payload.byteOffset, length, key) < 0x80;
+        this.ascii = copyUnmaskView(chunkViews.ofChunk(src), src.byteOffset + from, slabs.view, slabs.offset, length, key) < 0x80;
         this.state = ParseState.Header;
         if (this.opcode >= Opcode.Close) this.controlFrame(payload);
         else this.dataFrame(payload);
@@ -302,13 +298,16 @@ export class Protocol {
       payload = this.queue.take(length);
       if (done === 0 && length <= SMALL_PAYLOAD) {
         // One pass: unmask (if masked) and learn whether the bytes are plain ASCII.
-        const view = chunkViews.of(payload.buffer);
+        const view = chunkViews.ofChunk(payload);
         const at = payload.byteOffset;
         this.ascii = (this.masked ? unmaskView(view, at, at + length, this.maskKey) : orView(view, at, at + length)) < 0x80;
       } else {
         this.ascii = false;
         if (this.masked && done < length) applyMask(payload, done, length, maskBytes(this.maskKey, done));
       }
+      // What leaves the core must not be a view of a lent read buffer (every other path
+      // above gives the payload a buffer of its own).
+      if (this.borrowed !== null && payload.buffer === this.borrowed) payload = Buffer.from(payload);
     }
     this.state = ParseState.Header;
     if (this.opcode >= Opcode.Close) this.controlFrame(payload);
@@ -377,19 +376,19 @@ export class Protocol {
     }
     if (!this.fin) {
       if (this.fragments === NO_FRAGMENTS) this.fragments = [];
-      this.fragments.push(this.own(payload));
+      this.fragments.push(payload);
       return;
     }
 
     let data: Buffer | Buffer[];
     if (this.fragments.length === 0) {
-      data = this.own(payload);
+      data = payload;
       if (isText && !this.messageCompressed && !this.skipUTF8Validation && !this.ascii && !isValidUtf8(payload)) {
         this.fail('WS_ERR_INVALID_UTF8', CloseCode.InvalidPayload, 'Invalid WebSocket frame: invalid UTF-8 sequence');
         return;
       }
     } else {
-      this.fragments.push(this.own(payload));
+      this.fragments.push(payload);
       data = this.fragments;
       this.fragments = NO_FRAGMENTS;
     }
@@ -400,8 +399,7 @@ export class Protocol {
     this.handler.onMessage(data, !isText, compressed);
   }
 
-  private controlFrame(frame: Buffer): void {
-    const payload = this.own(frame);
+  private controlFrame(payload: Buffer): void {
     switch (this.opcode) {
       case Opcode.Ping:
         // §5.5.3: the Pong "MUST have identical Application data"; not after our Close (§5.5.1).
@@ -535,9 +533,10 @@ export class Protocol {
   }
 }
 
-/** DataViews shared by every Protocol: over the chunk being parsed, and over Node's buffer pool. */
+/** The DataView over the chunk being parsed, shared by every Protocol. */
 const chunkViews = new ViewCache();
-const poolViews = new ViewCache();
+/** Small payloads' buffers. */
+const slabs = new Slabs();
 
 /** Shared by every Protocol: header bytes that straddle chunks are gathered here, then parsed at once. */
 const HEADER_SCRATCH = Buffer.allocUnsafe(14);

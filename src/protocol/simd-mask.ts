@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 /**
  * RFC 6455 §5.3 masking for large payloads through WebAssembly SIMD: 16 bytes per XOR,
  * four per loop iteration. Payload bytes are copied into the module's memory a block at a

@@ -23,6 +23,7 @@ function payload(i: number): Buffer {
 describe('shared read buffer', () => {
   it('messages, fragments, pings and the close reason the server keeps stay intact', async () => {
     const server = await startServer();
+    let client: WsClient | undefined;
     try {
       const kept: Array<{ data: Buffer; isBinary: boolean }> = [];
       const pings: Buffer[] = [];
@@ -34,7 +35,7 @@ describe('shared read buffer', () => {
           ws.on('close', (code, reason) => resolve({ code, reason }));
         });
       });
-      const client = new WsClient(server.url);
+      client = new WsClient(server.url);
       await once(client, 'open');
       const N = 300;
       for (let i = 0; i < N; i++) {
@@ -67,12 +68,14 @@ describe('shared read buffer', () => {
       }
       assert.deepEqual(pings.map((b) => b.toString()), [0, 50, 100, 150, 200, 250].map((i) => `ping ${i} ${'p'.repeat(100)}`));
     } finally {
+      client?.terminate(); // a failed assertion must not leave the connection (and the test) hanging
       await server.close();
     }
   });
 
   it('a paused server keeps what arrives meanwhile intact', async () => {
     const server = await startServer();
+    let client: WsClient | undefined;
     try {
       const kept: Buffer[] = [];
       const done = new Promise<void>((resolve) => {
@@ -83,16 +86,19 @@ describe('shared read buffer', () => {
             kept.push(data as Buffer);
             if (kept.length === 50) resolve();
           });
+          ws.on('close', () => resolve()); // closed early: the count below fails, no hang
         });
       });
-      const client = new WsClient(server.url);
+      client = new WsClient(server.url);
       await once(client, 'open');
       for (let i = 0; i < 50; i++) client.send(payload(i));
       await done;
+      assert.equal(kept.length, 50);
       for (let i = 0; i < 50; i++) assert.ok(kept[i].equals(payload(i)), `message ${i}`);
       client.close();
       await once(client, 'close');
     } finally {
+      client?.terminate(); // a failed assertion must not leave the connection (and the test) hanging
       await server.close();
     }
   });

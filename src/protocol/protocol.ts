@@ -1,7 +1,7 @@
 import { Buffer } from 'node:buffer';
 import { ProtocolError, internalError, type ProtocolErrorCode } from '../errors.js';
 import { DEFAULTS } from '../options.js';
-import { ByteQueue, Slabs } from './bytes.js';
+import { ByteQueue, payloadBuffer, smallSlabs as slabs } from './bytes.js';
 import { decodeCloseBody, encodeCloseBody } from './close.js';
 import { checkFrameHeader } from './frame-rules.js';
 import { CloseCode, Opcode } from './constants.js';
@@ -263,7 +263,7 @@ export class Protocol {
           // chunk into it as it arrives, unmasked on the way, instead of keeping copies of the
           // chunks to gather at the end. (Not before a quarter has come: a peer announcing a
           // huge frame must send bytes for the memory it makes us hold.)
-          this.landing = Buffer.allocUnsafe(length);
+          this.landing = payloadBuffer(length);
           this.landed = 0;
           return this.land();
         }
@@ -535,8 +535,6 @@ export class Protocol {
 
 /** The DataView over the chunk being parsed, shared by every Protocol. */
 const chunkViews = new ViewCache();
-/** Small payloads' buffers. */
-const slabs = new Slabs();
 
 /** Shared by every Protocol: header bytes that straddle chunks are gathered here, then parsed at once. */
 const HEADER_SCRATCH = Buffer.allocUnsafe(14);

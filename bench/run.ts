@@ -61,7 +61,8 @@ async function main(): Promise<void> {
   const opts: RunOptions = { warmup: args.warmup, duration: args.duration, pinning, hyperwireIsWs: args.hyperwireIsWs };
   const slots: Impl[] = ['ws', 'hyperwire'];
   const ceilingSlots: Impl[] = args.ceiling ? ['minimal-echo', 'minimal-echo-c'] : [];
-  const total = cells.length * args.reps * slots.length + ceilingSlots.length * args.reps;
+  const repsOf = (cell: Cell) => args.reps * (cell.repScale ?? 1);
+  const total = cells.reduce((n, c) => n + repsOf(c) * slots.length, 0) + ceilingSlots.length * args.reps;
   const started = Date.now();
   let done = 0;
 
@@ -95,7 +96,7 @@ async function main(): Promise<void> {
   for (const cell of cells) {
     const runs: RunRecord[] = [];
     const errors: string[] = [];
-    for (let rep = 0; rep < args.reps; rep++) {
+    for (let rep = 0; rep < repsOf(cell); rep++) {
       for (const slot of slots) {
         try {
           const r = await runCell(cell, slot, rep, opts);

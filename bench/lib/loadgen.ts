@@ -15,6 +15,8 @@ export interface LoadgenResult {
   mode: string;
   seconds: number;
   messages?: number;
+  /** Payload bytes counted (messages × size when every echo came back whole). */
+  bytes?: number;
   msgs_per_sec?: number;
   mb_per_sec?: number;
   p50_us?: number;

@@ -22,7 +22,7 @@ function cpuText(c: SideCpu): string {
   return `${formatPercent(c.server)} / ${formatPercent(c.loadgen)} / ${formatPercent(c.other)}`;
 }
 
-function note(cell: CellReport): string {
+function note(cell: CellReport, reps: number): string {
   const notes: string[] = [];
   for (const side of ['ws', 'hyperwire'] as const) {
     const c = cell.cpu[side];
@@ -31,6 +31,7 @@ function note(cell: CellReport): string {
   const other = Math.max(cell.cpu.ws.other, cell.cpu.hyperwire.other);
   if (other >= NOISY_OTHER_CPU) notes.push(`noisy machine (others used ${formatPercent(other)} of a core)`);
   if (cell.errors.length) notes.push(`${cell.errors.length} failed run(s)`);
+  if (cell.cpu.ws.runs !== cell.cpu.hyperwire.runs || cell.cpu.ws.runs !== reps) notes.push(`${cell.cpu.hyperwire.runs} runs per server`);
   return notes.join('; ');
 }
 
@@ -65,7 +66,7 @@ export function renderMarkdown(report: BenchReport): string {
       lines.push(
         `| ${i === 0 ? cell.title : ''} | ${m.label} | ${cellValue(m.ws, m.unit)} | ${cellValue(m.hyperwire, m.unit)} | ` +
           `${formatRatio(m.ratio)} | ${m.ratioPerCpu === undefined ? '' : formatRatio(m.ratioPerCpu)} | ${targetText(m)} | ${i === 0 ? cpuText(cell.cpu.ws) : ''} | ` +
-          `${i === 0 ? cpuText(cell.cpu.hyperwire) : ''} | ${i === 0 ? note(cell) : ''} |`,
+          `${i === 0 ? cpuText(cell.cpu.hyperwire) : ''} | ${i === 0 ? note(cell, meta.reps) : ''} |`,
       );
     });
   }

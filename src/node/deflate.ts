@@ -2,6 +2,7 @@ import zlib from 'node:zlib';
 import { Buffer, kMaxLength } from 'node:buffer';
 import { NegotiationError, ProtocolError } from '../errors.js';
 import { DEFAULTS } from '../options.js';
+import { deflateRawFresh, inflateRawFresh } from './zlib-sync.js';
 import { CloseCode } from '../protocol/constants.js';
 import type { ExtensionOffers } from '../protocol/headers.js';
 import {
@@ -129,7 +130,7 @@ export function compressMessage(payload: Buffer, windowBits: number, zlibDeflate
 function deflateSync(payload: Buffer, fin: boolean, windowBits: number, options: ZlibOptions | undefined): Buffer {
   // Z_SYNC_FLUSH, not Z_FINISH: the message must end on a byte boundary with an empty stored
   // block (`00 00 ff ff`) and without BFINAL, so the receiver's window can carry on (§7.2.1).
-  const out = zlib.deflateRawSync(payload, { ...options, windowBits, finishFlush: zlib.constants.Z_SYNC_FLUSH });
+  const out = deflateRawFresh(payload, windowBits, options);
   // §7.2.1: "Remove 4 octets (that are 0x00 0x00 0xff 0xff) from the tail end."
   return fin ? out.subarray(0, out.length - 4) : out;
 }
@@ -332,17 +333,12 @@ export class PerMessageDeflate {
     let length = 4;
     for (let i = 0; i < chunks.length; i++) length += chunks[i].length;
     if (length > DEFAULTS.syncInflateBelow) return null;
-    const input = Buffer.concat([...chunks, TRAILER], length);
     try {
-      // maxOutputLength makes zlib stop after the output chunk that passes the limit.
-      return zlib.inflateRawSync(input, {
-        ...this._options.zlibInflateOptions,
-        windowBits: 15,
-        finishFlush: zlib.constants.Z_SYNC_FLUSH,
-        maxOutputLength: this._maxPayload > 0 ? this._maxPayload : kMaxLength,
-      });
+      // zlib stops within one output chunk of the limit.
+      const out = inflateRawFresh([...chunks, TRAILER], 15, this._options.zlibInflateOptions, this._maxPayload > 0 ? this._maxPayload : kMaxLength);
+      return out ?? tooBig();
     } catch (err) {
-      return (err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' ? tooBig() : inflateFailed(err as Error);
+      return inflateFailed(err as Error);
     }
   }
 

@@ -65,6 +65,7 @@ static struct {
     size_t size;        /* payload bytes */
     int binary;         /* opcode 2 instead of 1 */
     int deflate;        /* negotiate permessage-deflate, send compressed frames */
+    int takeover;       /* ... with context takeover both ways (our frames still use none) */
     double warmup;      /* seconds before counting starts */
     double duration;    /* seconds counted */
     int concurrency;    /* storm: handshakes in progress at once */
@@ -208,8 +209,10 @@ static void fill_payload(uint8_t *p, size_t n, int binary) {
 }
 
 /* Raw deflate with a sync flush, minus the trailing 00 00 ff ff (RFC 7692
- * 7.2.1).  With client_no_context_takeover every message is compressed from
- * an empty window, so the result is the same for every send. */
+ * 7.2.1).  Every message is compressed from an empty window, so the result is
+ * the same for every send: what client_no_context_takeover requires, and still
+ * valid with context takeover (a sender need not refer back; the receiver's
+ * window is only ever read by back-references). */
 static uint8_t *deflate_payload(const uint8_t *in, size_t n, size_t *out_n) {
     z_stream z;
     memset(&z, 0, sizeof z);
@@ -504,7 +507,9 @@ static void header_done(conn *c) {
         c->m_compressed = rsv1;
         if (rsv1) {
             if (!c->inf) { conn_dead(c, "compressed frame without deflate"); return; }
-            inflateReset(c->inf); /* no context takeover: fresh window per message */
+            /* No context takeover: a fresh window per message.  With it, the
+             * server's messages may refer back to earlier ones: keep the window. */
+            if (!cfg.takeover) inflateReset(c->inf);
         }
     } else {
         conn_dead(c, "unknown opcode");
@@ -595,9 +600,10 @@ static void build_request(void) {
                      "%s"
                      "\r\n",
                      cfg.path, cfg.port, WS_KEY,
-                     cfg.deflate ? "Sec-WebSocket-Extensions: permessage-deflate; "
-                                   "client_no_context_takeover; server_no_context_takeover\r\n"
-                                 : "");
+                     !cfg.deflate ? ""
+                     : cfg.takeover ? "Sec-WebSocket-Extensions: permessage-deflate\r\n"
+                                    : "Sec-WebSocket-Extensions: permessage-deflate; "
+                                      "client_no_context_takeover; server_no_context_takeover\r\n");
     request_len = (size_t)n;
 }
 
@@ -755,6 +761,7 @@ static void usage(void) {
     fprintf(stderr,
             "usage: loadgen --port P [--mode echo|latency|broadcast|storm] [--path /]\n"
             "  [--conns N] [--inflight K] [--size BYTES] [--binary] [--deflate]\n"
+            "  [--deflate-takeover]\n"
             "  [--warmup S] [--duration S] [--concurrency C] [--hold S]\n"
             "  [--connect-timeout S] [--server-pid PID] [--spin]\n");
     exit(2);
@@ -785,6 +792,7 @@ static void parse_args(int argc, char **argv) {
         else if (ARG("--server-pid")) cfg.server_pid = atoi(v);
         else if (!strcmp(a, "--binary")) cfg.binary = 1;
         else if (!strcmp(a, "--deflate")) cfg.deflate = 1;
+        else if (!strcmp(a, "--deflate-takeover")) cfg.deflate = cfg.takeover = 1;
         else if (!strcmp(a, "--spin")) cfg.spin = 1;
         else usage();
 #undef ARG

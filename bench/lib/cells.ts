@@ -41,6 +41,11 @@ export interface Cell {
   title: string;
   serverMode: 'echo' | 'broadcast';
   deflate: boolean;
+  /**
+   * permessage-deflate with context takeover both ways (what `ws` negotiates by default)
+   * instead of none: each connection keeps its zlib windows between messages.
+   */
+  takeover?: boolean;
   load: LoadSpec;
   metrics: MetricDef[];
   /** Whether "load-bound" makes sense (not for the 1-in-flight latency cell). */
@@ -115,6 +120,8 @@ export function allCells(opts: CellOptions): Cell[] {
     },
     echoCell('echo-64-deflate', 'echo 64 B text, deflate, 100 conns × 16 in flight', 100, 16, 64, false, true, msgsPerSec('round trips')),
     echoCell('echo-16k-deflate', 'echo 16 KiB text, deflate, 50 conns × 2 in flight', 50, 2, 16 * KiB, false, true, mbPerSec()),
+    { ...echoCell('echo-64-deflate-ctx', 'echo 64 B text, deflate with context takeover, 100 conns × 16 in flight', 100, 16, 64, false, true, msgsPerSec('round trips')), takeover: true },
+    { ...echoCell('echo-16k-deflate-ctx', 'echo 16 KiB text, deflate with context takeover, 50 conns × 2 in flight', 50, 2, 16 * KiB, false, true, mbPerSec()), takeover: true },
     echoCell('echo-1m-deflate', 'echo 1 MiB text, deflate, 4 conns × 1 in flight', 4, 1, MiB, false, true, mbPerSec()),
     broadcastCell('broadcast-64-deflate', 'broadcast 64 B text, deflate, to 1,000 receivers', 1_000, true),
   ];
@@ -134,7 +141,7 @@ export function loadgenArgs(cell: Cell, port: number, serverPid: number, timing:
     '--warmup', String(timing.warmup), '--duration', String(timing.duration),
   ];
   if (l.binary) args.push('--binary');
-  if (cell.deflate) args.push('--deflate');
+  if (cell.deflate) args.push(cell.takeover ? '--deflate-takeover' : '--deflate');
   if (l.spin) args.push('--spin');
   if (l.concurrency !== undefined) args.push('--concurrency', String(l.concurrency), '--hold', '60');
   return args;

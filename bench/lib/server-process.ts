@@ -19,6 +19,8 @@ export interface ServerSpec {
   impl: Impl;
   mode: 'echo' | 'broadcast';
   deflate: boolean;
+  /** With `deflate`: context takeover both ways instead of none. */
+  takeover?: boolean;
   /** Put `ws` in the hyperwire slot (HYPERWIRE_BENCH_IMPL=ws). */
   hyperwireIsWs: boolean;
 }
@@ -38,7 +40,7 @@ export class ServerProcess {
   static async start(spec: ServerSpec, pinning: Pinning): Promise<ServerProcess> {
     if (spec.impl === 'minimal-echo-c') return ServerProcess.startNative(pinning);
     const script = fileURLToPath(new URL(`../servers/${spec.impl}.ts`, import.meta.url));
-    const nodeArgs = ['--expose-gc', '--import', 'tsx', script, '--port', '0', '--mode', spec.mode, '--deflate', spec.deflate ? '1' : '0'];
+    const nodeArgs = ['--expose-gc', '--import', 'tsx', script, '--port', '0', '--mode', spec.mode, '--deflate', spec.deflate ? (spec.takeover ? 'takeover' : '1') : '0'];
     const { command, args } = pinning.wrap(SERVER_CPU, process.execPath, nodeArgs);
     const env = { ...process.env };
     if (spec.hyperwireIsWs) env.HYPERWIRE_BENCH_IMPL = 'ws';

@@ -6,7 +6,7 @@
  * protocol with the runner) lives here so both sides run byte-for-byte the same
  * application code.
  *
- * Flags:  --port N (0 = ephemeral)  --mode echo|broadcast  --deflate 0|1
+ * Flags:  --port N (0 = ephemeral)  --mode echo|broadcast  --deflate 0|1|takeover
  *
  * IPC (when started by bench/run.ts with an IPC channel):
  *   -> { type: 'ready', port, impl }          once listening
@@ -58,7 +58,9 @@ export function runBenchServer(WebSocketServer: BenchServerClass, impl: string):
   });
   const mode = values.mode;
   if (mode !== 'echo' && mode !== 'broadcast') throw new Error(`unknown --mode ${mode}`);
-  const deflate = values.deflate === '1';
+  if (!['0', '1', 'takeover'].includes(values.deflate!)) throw new Error(`unknown --deflate ${values.deflate}`);
+  const deflate = values.deflate !== '0';
+  const takeover = values.deflate === 'takeover';
 
   const wss = new WebSocketServer({
     host: '127.0.0.1',
@@ -66,8 +68,9 @@ export function runBenchServer(WebSocketServer: BenchServerClass, impl: string):
     clientTracking: true,
     // Threshold 0 so every message is compressed (the cell measures deflate
     // itself); no context takeover both ways, as memory-conscious servers run it.
+    // `--deflate takeover`: context takeover both ways (the default of `ws` and of the RFC).
     perMessageDeflate: deflate
-      ? { threshold: 0, serverNoContextTakeover: true, clientNoContextTakeover: true }
+      ? { threshold: 0, serverNoContextTakeover: !takeover, clientNoContextTakeover: !takeover }
       : false,
   });
 

@@ -2,7 +2,7 @@ import zlib from 'node:zlib';
 import { Buffer, kMaxLength } from 'node:buffer';
 import { NegotiationError, ProtocolError } from '../errors.js';
 import { DEFAULTS } from '../options.js';
-import { deflateRawFresh, inflateRawFresh } from './zlib-sync.js';
+import { ZlibDriver, deflateRawFresh, inflateRawFresh } from './zlib-sync.js';
 import { CloseCode } from '../protocol/constants.js';
 import type { ExtensionOffers } from '../protocol/headers.js';
 import {
@@ -171,6 +171,12 @@ export class PerMessageDeflate {
   private dir: DeflateDirections | null = null;
   private deflater: zlib.DeflateRaw | null = null;
   private inflater: zlib.InflateRaw | null = null;
+  /** Synchronous drivers of `deflater`/`inflater` (context takeover), made with them. */
+  private deflateDriver: ZlibDriver | null = null;
+  private inflateDriver: ZlibDriver | null = null;
+  /** Our jobs queued or running in the limiter: while any is, the streams are not ours to drive. */
+  private deflateJobs = 0;
+  private inflateJobs = 0;
   private deflating: Pending | null = null;
   private inflating: Pending | null = null;
   /** Inside a message whose earlier fragments went to `inflater` (the `ws`-style API only). */
@@ -224,9 +230,8 @@ export class PerMessageDeflate {
     const d = this.deflating;
     const i = this.inflating;
     this.deflating = this.inflating = null;
-    closeStream(this.deflater);
-    closeStream(this.inflater);
-    this.deflater = this.inflater = null;
+    this.dropDeflater();
+    this.dropInflater();
     if (d && !d.finished) {
       d.finished = true;
       d.done();
@@ -254,9 +259,49 @@ export class PerMessageDeflate {
    * takeover) and is small; null when it must go through `compress()`.
    */
   compressSync(data: Buffer, fin: boolean): Buffer | null {
+    if (data.length > DEFAULTS.syncDeflateBelow || this.closed) return null;
     const dir = this.directions;
-    if (!dir.sendNoContextTakeover || data.length > DEFAULTS.syncDeflateBelow || this.deflater !== null || this.closed) return null;
-    return deflateSync(data, fin, dir.sendWindowBits, this._options.zlibDeflateOptions);
+    if (dir.sendNoContextTakeover) {
+      // A fragmented message in progress on our own stream must finish there.
+      if (this.deflater !== null) return null;
+      return deflateSync(data, fin, dir.sendWindowBits, this._options.zlibDeflateOptions);
+    }
+    // Context takeover: our own stream, driven synchronously while no job of ours uses it.
+    if (this.deflateJobs !== 0) return null;
+    const driver = this.deflateDriver ?? (this.deflateStream(), this.deflateDriver);
+    if (driver === null) return null;
+    let out: Buffer | null;
+    try {
+      out = driver.run([data], Infinity, true);
+    } catch {
+      // zlib destroyed the stream; the asynchronous path starts a new one and reports.
+      this.dropDeflater();
+      return null;
+    }
+    return fin ? out!.subarray(0, out!.length - 4) : out;
+  }
+
+  /** Our deflate stream (context takeover, or a message too big for the sync path), made on first use. */
+  private deflateStream(): zlib.DeflateRaw {
+    if (this.deflater !== null) return this.deflater;
+    const stream = zlib.createDeflateRaw({ ...this._options.zlibDeflateOptions, windowBits: this.directions.sendWindowBits });
+    stream.on('data', (chunk: Buffer) => {
+      const p = this.deflating;
+      if (p) {
+        p.buffers.push(chunk);
+        p.total += chunk.length;
+      }
+    });
+    stream.on('error', (err: Error) => this.deflateError(err));
+    this.deflater = stream;
+    this.deflateDriver = this.directions.sendNoContextTakeover ? null : ZlibDriver.for(stream);
+    return stream;
+  }
+
+  private dropDeflater(): void {
+    closeStream(this.deflater);
+    this.deflater = null;
+    this.deflateDriver = null;
   }
 
   /** Compress a message or fragment; `cb(err, bytes)` (trailer stripped when `fin`, §7.2.1). */
@@ -266,25 +311,19 @@ export class PerMessageDeflate {
       cb(null, sync);
       return;
     }
-    getLimiter().add((done) => {
+    this.deflateJobs++;
+    getLimiter().add((limiterDone) => {
+      const done = (): void => {
+        this.deflateJobs--;
+        limiterDone();
+      };
       if (this.closed) {
         done();
         cb(closedError());
         return;
       }
       const dir = this.directions;
-      let stream = this.deflater;
-      if (stream === null) {
-        stream = this.deflater = zlib.createDeflateRaw({ ...this._options.zlibDeflateOptions, windowBits: dir.sendWindowBits });
-        stream.on('data', (chunk: Buffer) => {
-          const p = this.deflating;
-          if (p) {
-            p.buffers.push(chunk);
-            p.total += chunk.length;
-          }
-        });
-        stream.on('error', (err: Error) => this.deflateError(err));
-      }
+      const stream = this.deflateStream();
       const p: Pending = { done, cb, buffers: [], total: 0, fin, finished: false };
       this.deflating = p;
       stream.write(data);
@@ -297,10 +336,7 @@ export class PerMessageDeflate {
           out = out.subarray(0, out.length - 4);
           // §7.1.1: with no context takeover in our direction, nothing may carry over; in
           // shared mode nothing is even kept.
-          if (dir.sendNoContextTakeover) {
-            closeStream(this.deflater);
-            this.deflater = null;
-          }
+          if (dir.sendNoContextTakeover) this.dropDeflater();
         }
         done();
         cb(null, out);
@@ -310,6 +346,7 @@ export class PerMessageDeflate {
 
   private deflateError(err: Error): void {
     this.deflater = null;
+    this.deflateDriver = null;
     const p = this.deflating;
     this.deflating = null;
     if (p && !p.finished) {
@@ -327,19 +364,55 @@ export class PerMessageDeflate {
    * a corrupt stream), or null when it must go through `decompress()`.
    */
   decompressSync(data: Buffer | Buffer[]): Buffer | ProtocolError | null {
-    const dir = this.directions;
-    if (!dir.recvNoContextTakeover || this.inflateMidMessage || this.inflater !== null || this.closed) return null;
+    if (this.inflateMidMessage || this.closed) return null;
     const chunks = Array.isArray(data) ? data : [data];
     let length = 4;
     for (let i = 0; i < chunks.length; i++) length += chunks[i].length;
     if (length > DEFAULTS.syncInflateBelow) return null;
+    const dir = this.directions;
+    // zlib stops within one output chunk of the limit.
+    const max = this._maxPayload > 0 ? this._maxPayload : kMaxLength;
+    if (dir.recvNoContextTakeover) {
+      if (this.inflater !== null) return null;
+      try {
+        return inflateRawFresh([...chunks, TRAILER], 15, this._options.zlibInflateOptions, max) ?? tooBig();
+      } catch (err) {
+        return inflateFailed(err as Error);
+      }
+    }
+    // Context takeover: our own stream, driven synchronously while no job of ours uses it.
+    if (this.inflateJobs !== 0) return null;
+    const driver = this.inflateDriver ?? (this.inflateStream(), this.inflateDriver);
+    if (driver === null) return null;
+    let out: Buffer | null;
     try {
-      // zlib stops within one output chunk of the limit.
-      const out = inflateRawFresh([...chunks, TRAILER], 15, this._options.zlibInflateOptions, this._maxPayload > 0 ? this._maxPayload : kMaxLength);
-      return out ?? tooBig();
+      out = driver.run([...chunks, TRAILER], max, true);
     } catch (err) {
+      this.dropInflater();
       return inflateFailed(err as Error);
     }
+    // Past the limit the stream is mid-message (the connection fails); after a final block
+    // (BFINAL) zlib takes nothing more: either way the next message needs a new stream.
+    if (out === null || driver.ended) this.dropInflater();
+    return out ?? tooBig();
+  }
+
+  /** Our inflate stream (context takeover, or a message too big for the sync path), made on first use. */
+  private inflateStream(): zlib.InflateRaw {
+    if (this.inflater !== null) return this.inflater;
+    const dir = this.directions;
+    const s = zlib.createInflateRaw({ ...this._options.zlibInflateOptions, windowBits: inflateWindowBits(dir.recvWindowBits) });
+    s.on('data', (chunk: Buffer) => this.inflateData(s, chunk));
+    s.on('error', (err: Error) => this.inflateEnd(s, inflateFailed(err)));
+    this.inflater = s;
+    this.inflateDriver = dir.recvNoContextTakeover ? null : ZlibDriver.for(s);
+    return s;
+  }
+
+  private dropInflater(): void {
+    closeStream(this.inflater);
+    this.inflater = null;
+    this.inflateDriver = null;
   }
 
   /**
@@ -357,25 +430,19 @@ export class PerMessageDeflate {
       }
     }
     this.inflateMidMessage = !fin;
-    getLimiter().add((done) => {
+    this.inflateJobs++;
+    getLimiter().add((limiterDone) => {
+      const done = (): void => {
+        this.inflateJobs--;
+        limiterDone();
+      };
       if (this.closed) {
         done();
         return;
       }
-      const dir = this.directions;
-      let stream = this.inflater;
-      if (stream === null) {
-        stream = this.inflater = zlib.createInflateRaw({
-          ...this._options.zlibInflateOptions,
-          windowBits: inflateWindowBits(dir.recvWindowBits),
-        });
-        const s = stream;
-        s.on('data', (chunk: Buffer) => this.inflateData(s, chunk));
-        s.on('error', (err: Error) => this.inflateEnd(s, inflateFailed(err)));
-      }
+      const s = this.inflateStream();
       const p: Pending = { done, cb, buffers: [], total: 0, fin, finished: false };
       this.inflating = p;
-      const s = stream;
       if (Array.isArray(data)) for (const chunk of data) s.write(chunk);
       else s.write(data);
       if (fin) s.write(TRAILER);
@@ -403,10 +470,7 @@ export class PerMessageDeflate {
     const dir = this.directions;
     // On error, or when the peer ended its stream with BFINAL, the stream is done for; in
     // shared mode it is dropped after every message.
-    if (err || stream.readableEnded || (p.fin && dir.recvNoContextTakeover)) {
-      closeStream(stream);
-      this.inflater = null;
-    }
+    if (err || stream.readableEnded || (p.fin && dir.recvNoContextTakeover)) this.dropInflater();
     if (p.fin) this.inflateMidMessage = false;
     p.done();
     if (err) {

@@ -35,10 +35,19 @@ type ZlibStream = zlib.DeflateRaw | zlib.InflateRaw;
 const PARAMETERS = ['level', 'memLevel', 'strategy'] as const;
 
 const SYNC_FLUSH = zlib.constants.Z_SYNC_FLUSH;
+const NO_FLUSH = zlib.constants.Z_NO_FLUSH;
+const EMPTY = Buffer.alloc(0);
 /** Output scratch; output beyond it is copied out piece by piece. */
 const SCRATCH_SIZE = 64 * 1024;
 
-class KeptStream {
+/**
+ * Drives a zlib stream's native handle synchronously. Shared by the kept streams here and by
+ * `PerMessageDeflate`'s per-connection streams (context takeover), which it drives between
+ * their asynchronous uses, never during one.
+ */
+export class ZlibDriver {
+  /** The last `run` met the end of the deflate stream (a block with BFINAL): zlib takes no more. */
+  ended = false;
   private readonly stream: ZlibStream;
   private readonly handle: ZlibHandle;
   private readonly state: Uint32Array;
@@ -51,6 +60,11 @@ class KeptStream {
     // A zlib error destroys the stream synchronously (we read it from `errored`) and then
     // emits 'error'; that event has nobody else to go to.
     stream.on('error', noop);
+  }
+
+  /** A driver for `stream`, or null when this Node's zlib handle lacks the API (use the stream). */
+  static for(stream: ZlibStream): ZlibDriver | null {
+    return isSupported() && ZlibDriver.usable(stream) ? new ZlibDriver(stream) : null;
   }
 
   static usable(stream: ZlibStream): boolean {
@@ -70,13 +84,23 @@ class KeptStream {
   }
 
   /**
-   * Run `inputs` through zlib with Z_SYNC_FLUSH, then reset. Returns the output, or null
-   * once it passes `maxOutput` bytes (zlib stops within one scratch of it). Throws zlib's
-   * error (the stream is then broken and must be replaced).
+   * Run `inputs` through zlib with Z_SYNC_FLUSH, then reset unless `keep` (context
+   * takeover). Returns the output, or null once it passes `maxOutput` bytes (zlib stops
+   * within one scratch of it; the stream is then mid-message and must be reset or dropped).
+   * Throws zlib's error (the stream is then destroyed and must be replaced).
    */
-  run(inputs: readonly Buffer[], maxOutput: number): Buffer | null {
+  run(inputs: readonly Buffer[], maxOutput: number, keep = false): Buffer | null {
     const { handle, state } = this;
+    this.ended = false;
     const scratch = (sharedScratch ??= Buffer.allocUnsafe(SCRATCH_SIZE));
+    if (allEmpty(inputs)) {
+      // zlib answers a flush right after another flush with no input by doing nothing
+      // (Z_BUF_ERROR), so an empty message after a kept one would come out empty instead of
+      // as an empty stored block, and the peer's appended `00 00 ff ff` would then misparse.
+      // A no-flush call first makes the flush count (what Node's streams do: write, then flush).
+      handle.writeSync(NO_FLUSH, EMPTY, 0, 0, scratch, 0, SCRATCH_SIZE);
+      if (this.stream.destroyed) throw this.stream.errored ?? new Error('zlib stream destroyed');
+    }
     let outOff = 0;
     let pieces: Buffer[] | null = null;
     let total = 0;
@@ -94,21 +118,31 @@ class KeptStream {
         inOff += inLen - availIn;
         inLen = availIn;
         if (total > maxOutput) {
-          handle.reset();
+          if (!keep) handle.reset();
           return null;
         }
-        if (availOut !== 0) break; // this input is consumed and flushed
+        if (availOut !== 0) {
+          // Input left over with room to spare: zlib met the end of the stream (Node's own
+          // streams end there too, lib/zlib.js processCallback).
+          if (availIn !== 0) this.ended = true;
+          break; // this input is consumed and flushed
+        }
         (pieces ??= []).push(Buffer.from(scratch)); // scratch full: zlib has more to give
         outOff = 0;
       }
     }
-    handle.reset();
+    if (!keep) handle.reset();
     const last = payloadBuffer(outOff);
     scratch.copy(last, 0, 0, outOff);
     if (pieces === null) return last;
     pieces.push(last);
     return Buffer.concat(pieces, total);
   }
+}
+
+function allEmpty(inputs: readonly Buffer[]): boolean {
+  for (let i = 0; i < inputs.length; i++) if (inputs[i].length !== 0) return false;
+  return true;
 }
 
 // One scratch serves every call: the calls are synchronous and never nest.
@@ -118,8 +152,8 @@ function noop(): void {}
 
 // ─── The kept streams, by parameters ────────────────────────────────────────────────────
 
-const deflaters = new Map<string, KeptStream>();
-const inflaters = new Map<string, KeptStream>();
+const deflaters = new Map<string, ZlibDriver>();
+const inflaters = new Map<string, ZlibDriver>();
 /** null until checked; then whether kept handles give the one-shot functions' bytes. */
 let supported: boolean | null = null;
 
@@ -136,18 +170,18 @@ function keyOf(windowBits: number, options: zlib.ZlibOptions | undefined): strin
 }
 
 function kept(
-  map: Map<string, KeptStream>,
+  map: Map<string, ZlibDriver>,
   key: string,
   make: () => ZlibStream,
-): KeptStream | null {
+): ZlibDriver | null {
   let s = map.get(key);
   if (s !== undefined && !s.broken) return s;
   const stream = make();
-  if (!KeptStream.usable(stream)) {
+  if (!ZlibDriver.usable(stream)) {
     stream.close();
     return null;
   }
-  s = new KeptStream(stream);
+  s = new ZlibDriver(stream);
   map.set(key, s);
   return s;
 }
@@ -180,13 +214,13 @@ function selfCheck(): boolean {
   return true;
 }
 
-function keptDeflater(windowBits: number, options: zlib.ZlibOptions | undefined): KeptStream | null {
+function keptDeflater(windowBits: number, options: zlib.ZlibOptions | undefined): ZlibDriver | null {
   const key = keyOf(windowBits, options);
   if (key === null) return null;
   return kept(deflaters, key, () => zlib.createDeflateRaw({ ...pick(options), windowBits }));
 }
 
-function keptInflater(windowBits: number, options: zlib.ZlibOptions | undefined): KeptStream | null {
+function keptInflater(windowBits: number, options: zlib.ZlibOptions | undefined): ZlibDriver | null {
   const key = keyOf(windowBits, options);
   if (key === null) return null;
   return kept(inflaters, key, () => zlib.createInflateRaw({ ...pick(options), windowBits }));

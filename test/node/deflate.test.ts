@@ -53,20 +53,46 @@ async function echoRound(send: (data: string | Buffer, binary: boolean) => void,
 }
 
 /** `echoRound` over a client (ours or ws's): send with it, take its messages in order. */
-async function echoRoundWith(client: { send(data: string | Buffer, opts: { binary: boolean }): void; on(event: 'message', l: (d: Buffer, b: boolean) => void): unknown }) {
+interface EchoClient {
+  send(data: string | Buffer, opts: { binary: boolean }): void;
+  on(event: 'message', l: (d: Buffer, b: boolean) => void): unknown;
+  on(event: 'close', l: (code: number) => void): unknown;
+  on(event: 'error', l: (err: Error) => void): unknown;
+  terminate(): void;
+}
+
+/** Fails (instead of waiting forever) when the connection ends before an echo arrives. */
+async function echoRoundWith(client: EchoClient) {
   const queue: Array<[Buffer, boolean]> = [];
   let wake: (() => void) | null = null;
+  let ended: string | null = null;
   client.on('message', (d, b) => {
     queue.push([d, b]);
     wake?.();
   });
-  await echoRound(
-    (data, binary) => client.send(data, { binary }),
-    async () => {
-      while (queue.length === 0) await new Promise<void>((r) => (wake = r));
-      return queue.shift()!;
-    },
-  );
+  client.on('error', (err) => {
+    ended ??= `error: ${err.message}`;
+    wake?.();
+  });
+  client.on('close', (code) => {
+    ended ??= `closed with ${code}`;
+    wake?.();
+  });
+  try {
+    await echoRound(
+      (data, binary) => client.send(data, { binary }),
+      async () => {
+        while (queue.length === 0) {
+          if (ended !== null) throw new Error(`the connection ended before the echo (${ended})`);
+          await new Promise<void>((r) => (wake = r));
+        }
+        return queue.shift()!;
+      },
+    );
+  } catch (err) {
+    client.terminate();
+    throw err;
+  }
 }
 
 const SERVER_OPTIONS: Array<Record<string, unknown>> = [
@@ -91,19 +117,22 @@ test('interop: our server with the ws client, every combination of parameters', 
   for (const so of SERVER_OPTIONS) {
     const { server, port } = await ourServer({ perMessageDeflate: so });
     server.on('connection', (ws) => ws.on('message', (data: Buffer, isBinary: boolean) => ws.send(data as Buffer, { binary: isBinary })));
-    for (const co of CLIENT_OPTIONS) {
-      const client = new WS(`ws://127.0.0.1:${port}`, { perMessageDeflate: co });
-      const upgrade = once(client, 'upgrade');
-      await once(client, 'open');
-      const [res] = (await upgrade) as [{ headers: Record<string, string> }];
-      const label = JSON.stringify({ so, co, response: res.headers['sec-websocket-extensions'] });
-      // A declined offer is legal (RFC 7692 §5): then the connection runs uncompressed.
-      assert.equal(client.extensions, accepts(so, co) ? 'permessage-deflate' : '', label);
-      await echoRoundWith(client);
-      client.close();
-      await once(client, 'close');
+    try {
+      for (const co of CLIENT_OPTIONS) {
+        const client = new WS(`ws://127.0.0.1:${port}`, { perMessageDeflate: co });
+        const upgrade = once(client, 'upgrade');
+        await once(client, 'open');
+        const [res] = (await upgrade) as [{ headers: Record<string, string> }];
+        const label = JSON.stringify({ so, co, response: res.headers['sec-websocket-extensions'] });
+        // A declined offer is legal (RFC 7692 §5): then the connection runs uncompressed.
+        assert.equal(client.extensions, accepts(so, co) ? 'permessage-deflate' : '', label);
+        await echoRoundWith(client);
+        client.close();
+        await once(client, 'close');
+      }
+    } finally {
+      await closeServer(server);
     }
-    await closeServer(server);
   }
 });
 
@@ -112,25 +141,32 @@ test('interop: our client with the ws server, every combination of parameters', 
     const server = new WSServer({ port: 0, host: '127.0.0.1', perMessageDeflate: so });
     await once(server, 'listening');
     const port = (server.address() as { port: number }).port;
-    server.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data as Buffer, { binary: isBinary })));
-    for (const co of CLIENT_OPTIONS) {
-      const client = new WebSocket(`ws://127.0.0.1:${port}`, { perMessageDeflate: co });
-      const errors: Error[] = [];
-      client.on('error', (e) => errors.push(e));
-      const opened = await Promise.race([event(client, 'open').then(() => true), event(client, 'close').then(() => false)]);
-      const label = JSON.stringify({ so, co, errors: errors.map((e) => e.message) });
-      if (!accepts(so, co)) {
-        // ws refuses the handshake (400) when no offer fits; we decline instead on our server.
-        assert.ok(!opened && /400/.test(errors[0]?.message), label);
-        continue;
+    server.on('connection', (ws) => {
+      ws.on('error', () => {}); // a test failure shows on the client side
+      ws.on('message', (data, isBinary) => ws.send(data as Buffer, { binary: isBinary }));
+    });
+    try {
+      for (const co of CLIENT_OPTIONS) {
+        const client = new WebSocket(`ws://127.0.0.1:${port}`, { perMessageDeflate: co });
+        const errors: Error[] = [];
+        client.on('error', (e) => errors.push(e));
+        const opened = await Promise.race([event(client, 'open').then(() => true), event(client, 'close').then(() => false)]);
+        const label = JSON.stringify({ so, co, errors: errors.map((e) => e.message) });
+        if (!accepts(so, co)) {
+          // ws refuses the handshake (400) when no offer fits; we decline instead on our server.
+          assert.ok(!opened && /400/.test(errors[0]?.message), label);
+          continue;
+        }
+        assert.ok(opened, label);
+        assert.equal(client.extensions, 'permessage-deflate', label);
+        await echoRoundWith(client);
+        client.close();
+        await once(client, 'close');
       }
-      assert.ok(opened, label);
-      assert.equal(client.extensions, 'permessage-deflate', label);
-      await echoRoundWith(client);
-      client.close();
-      await once(client, 'close');
+    } finally {
+      for (const c of server.clients) c.terminate();
+      await new Promise<void>((r) => server.close(() => r()));
     }
-    await new Promise<void>((r) => server.close(() => r()));
   }
 });
 

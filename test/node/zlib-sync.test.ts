@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import zlib from 'node:zlib';
 import { randomBytes } from 'node:crypto';
-import { deflateRawFresh, inflateRawFresh, keptHandlesInUse } from '../../src/node/zlib-sync.js';
+import { ZlibDriver, deflateRawFresh, inflateRawFresh, keptHandlesInUse } from '../../src/node/zlib-sync.js';
 
 const SYNC = zlib.constants.Z_SYNC_FLUSH;
 const TRAILER = Buffer.from([0, 0, 0xff, 0xff]);
@@ -73,4 +73,55 @@ test('inflate: a corrupt stream throws zlib\'s error, and the kept stream is rep
   const packed = oneShot(s, 15);
   inflateRawFresh([packed.subarray(0, 10)], 15, undefined, Infinity);
   for (let i = 0; i < 3; i++) assert.ok(inflateRawFresh([packed, TRAILER], 15, undefined, Infinity)!.equals(s));
+});
+
+/** What `ws` (and our asynchronous path) sends: the stream's bytes after write + Z_SYNC_FLUSH. */
+async function streamed(messages: Buffer[], windowBits: number): Promise<Buffer[]> {
+  const d = zlib.createDeflateRaw({ windowBits });
+  const outs: Buffer[] = [];
+  for (const m of messages) {
+    const chunks: Buffer[] = [];
+    const onData = (c: Buffer) => chunks.push(c);
+    d.on('data', onData);
+    d.write(m);
+    await new Promise<void>((resolve) => d.flush(SYNC, () => resolve()));
+    d.off('data', onData);
+    outs.push(Buffer.concat(chunks));
+  }
+  d.close();
+  return outs;
+}
+
+test('context takeover: a driven stream gives the bytes of write + flush, empty messages included', async () => {
+  const messages = [Buffer.from('hi'), json(40), Buffer.alloc(0), json(40), Buffer.alloc(0), Buffer.alloc(0), json(41), randomBytes(3000)];
+  for (const bits of [9, 15]) {
+    const expected = await streamed(messages, bits);
+    const stream = zlib.createDeflateRaw({ windowBits: bits });
+    const driver = ZlibDriver.for(stream)!;
+    const got = messages.map((m) => driver.run([m], Infinity, true)!);
+    stream.close();
+    for (let i = 0; i < messages.length; i++) assert.ok(got[i].equals(expected[i]), `message ${i} (${messages[i].length} B), windowBits ${bits}`);
+    // The peer's view: each message with its trailer stripped (§7.2.1) and appended (§7.2.2).
+    const inflater = zlib.createInflateRaw({ windowBits: bits });
+    const reader = ZlibDriver.for(inflater)!;
+    for (let i = 0; i < messages.length; i++) {
+      const wire = got[i].subarray(0, got[i].length - 4);
+      assert.ok(reader.run([wire, TRAILER], Infinity, true)!.equals(messages[i]), `inflated message ${i}`);
+    }
+    inflater.close();
+  }
+});
+
+test('context takeover: the driver reports the end of a stream (BFINAL), as Node\'s streams end there', () => {
+  const inflater = zlib.createInflateRaw({ windowBits: 15 });
+  const reader = ZlibDriver.for(inflater)!;
+  const last = zlib.deflateRawSync(Buffer.from('the end')); // Z_FINISH: its last block has BFINAL
+  assert.ok(reader.run([last, TRAILER], Infinity, true)!.equals(Buffer.from('the end')));
+  assert.equal(reader.ended, true);
+  inflater.close();
+  const other = zlib.createInflateRaw({ windowBits: 15 });
+  const r2 = ZlibDriver.for(other)!;
+  r2.run([zlib.deflateRawSync(Buffer.from('more'), { finishFlush: SYNC }), TRAILER], Infinity, true);
+  assert.equal(r2.ended, false);
+  other.close();
 });

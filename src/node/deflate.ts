@@ -2,6 +2,7 @@ import zlib from 'node:zlib';
 import { Buffer, kMaxLength } from 'node:buffer';
 import { NegotiationError, ProtocolError } from '../errors.js';
 import { DEFAULTS } from '../options.js';
+import { payloadBuffer } from '../protocol/bytes.js';
 import { ZlibDriver, deflateRawFresh, inflateRawFresh } from './zlib-sync.js';
 import { CloseCode } from '../protocol/constants.js';
 import type { ExtensionOffers } from '../protocol/headers.js';
@@ -144,6 +145,13 @@ function inflateWindowBits(bits: number): number {
   return bits < 9 ? 9 : bits;
 }
 
+/**
+ * A stream made for one large message (no context takeover) reads and writes in bigger
+ * pieces than zlib's default 16 KiB: every piece is a round trip to the threadpool. It is
+ * closed with its message, so its larger output buffer is not kept by an idle connection.
+ */
+const ONE_MESSAGE: ZlibOptions = { chunkSize: 256 * 1024 };
+
 // ─── PerMessageDeflate ─────────────────────────────────────────────────────────────────
 
 interface Pending {
@@ -284,7 +292,8 @@ export class PerMessageDeflate {
   /** Our deflate stream (context takeover, or a message too big for the sync path), made on first use. */
   private deflateStream(): zlib.DeflateRaw {
     if (this.deflater !== null) return this.deflater;
-    const stream = zlib.createDeflateRaw({ ...this._options.zlibDeflateOptions, windowBits: this.directions.sendWindowBits });
+    const oneMessage = this.directions.sendNoContextTakeover;
+    const stream = zlib.createDeflateRaw({ ...(oneMessage ? ONE_MESSAGE : null), ...this._options.zlibDeflateOptions, windowBits: this.directions.sendWindowBits });
     stream.on('data', (chunk: Buffer) => {
       const p = this.deflating;
       if (p) {
@@ -401,7 +410,7 @@ export class PerMessageDeflate {
   private inflateStream(): zlib.InflateRaw {
     if (this.inflater !== null) return this.inflater;
     const dir = this.directions;
-    const s = zlib.createInflateRaw({ ...this._options.zlibInflateOptions, windowBits: inflateWindowBits(dir.recvWindowBits) });
+    const s = zlib.createInflateRaw({ ...(dir.recvNoContextTakeover ? ONE_MESSAGE : null), ...this._options.zlibInflateOptions, windowBits: inflateWindowBits(dir.recvWindowBits) });
     s.on('data', (chunk: Buffer) => this.inflateData(s, chunk));
     s.on('error', (err: Error) => this.inflateEnd(s, inflateFailed(err)));
     this.inflater = s;
@@ -418,7 +427,7 @@ export class PerMessageDeflate {
   /**
    * Inflate a message (or, `ws`-style, one fragment: `fin` false keeps the stream for the
    * next). `cb(err)` gets a ProtocolError (1009/1007) on failure; output stops growing
-   * within one zlib chunk of `maxPayload`.
+   * within one zlib chunk of `maxPayload` (16 KiB; 256 KiB on a stream made for one message).
    */
   decompress(data: Buffer | Buffer[], fin: boolean, cb: ZlibCallback): void {
     if (fin) {
@@ -477,8 +486,19 @@ export class PerMessageDeflate {
       p.cb(err);
       return;
     }
-    p.cb(null, p.total === 0 ? EMPTY : p.buffers.length === 1 ? p.buffers[0] : Buffer.concat(p.buffers, p.total));
+    p.cb(null, p.total === 0 ? EMPTY : p.buffers.length === 1 ? fitted(p.buffers[0]) : Buffer.concat(p.buffers, p.total));
   }
+}
+
+/**
+ * The message as its own buffer when it is a small view of zlib's output chunk (up to
+ * ONE_MESSAGE.chunkSize): an application that keeps the message must not keep the chunk.
+ */
+function fitted(chunk: Buffer): Buffer {
+  if (chunk.length * 2 >= chunk.buffer.byteLength) return chunk;
+  const out = payloadBuffer(chunk.length);
+  chunk.copy(out);
+  return out;
 }
 
 function closeStream(stream: Stream | null): void {

@@ -435,3 +435,21 @@ test('broadcast: compressed once per group of no-context-takeover receivers, sam
   for (const p of peers) p.socket.destroy();
   await closeServer(server);
 });
+
+test('an inflated message does not hold a larger zlib chunk alive (no context takeover, async path)', async () => {
+  const { server, port } = await ourServer({ perMessageDeflate: { threshold: 0, serverNoContextTakeover: true, clientNoContextTakeover: true } });
+  const client = new WS(`ws://127.0.0.1:${port}`, { perMessageDeflate: { threshold: 0 } });
+  try {
+    const [ws] = (await once(server, 'connection')) as [WebSocket];
+    await once(client, 'open');
+    // Incompressible: the compressed form is past the sync limit, so zlib's stream inflates it.
+    const payload = Buffer.from(Array.from({ length: 100_000 }, (_, i) => (i * 2654435761) >>> 24));
+    client.send(payload, { binary: true });
+    const [data] = (await once(ws, 'message')) as [Buffer];
+    assert.ok(data.equals(payload));
+    assert.ok(data.buffer.byteLength < 2 * data.length, `backing store ${data.buffer.byteLength} B for ${data.length} B`);
+  } finally {
+    client.terminate();
+    await closeServer(server);
+  }
+});

@@ -1,5 +1,5 @@
 import zlib from 'node:zlib';
-import { Buffer } from 'node:buffer';
+import { Buffer, kMaxLength } from 'node:buffer';
 import { payloadBuffer } from '../protocol/bytes.js';
 
 /**
@@ -269,7 +269,7 @@ export function inflateRawFresh(
       ...options,
       windowBits,
       finishFlush: SYNC_FLUSH,
-      maxOutputLength: maxOutput,
+      maxOutputLength: Math.min(maxOutput, kMaxLength),
     });
   } catch (err) {
     if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') return null;
@@ -283,4 +283,12 @@ export const counts = { deflate: 0, inflate: 0 };
 /** @internal For tests: whether the kept-handle path is in use. */
 export function keptHandlesInUse(): boolean {
   return isSupported();
+}
+
+/**
+ * @internal For tests: force the fallback (false) as on a Node without the handle API, or
+ * check again (null). Streams already driven keep their drivers.
+ */
+export function setKeptHandles(use: false | null): void {
+  supported = use;
 }

@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import WS, { WebSocketServer as WSServer } from 'ws';
 import { WebSocket, WebSocketServer } from '../../src/index.js';
 import { getLimiter } from '../../src/node/deflate.js';
-import { counts as zlibCounts } from '../../src/node/zlib-sync.js';
+import { counts as zlibCounts, setKeptHandles } from '../../src/node/zlib-sync.js';
 import { frame, rawClient, rawServer } from '../helpers/raw.js';
 import { parseExtensions } from '../../src/protocol/headers.js';
 import { acceptOffer, buildOffer, formatParams } from '../../src/protocol/permessage-deflate.js';
@@ -451,5 +451,27 @@ test('an inflated message does not hold a larger zlib chunk alive (no context ta
   } finally {
     client.terminate();
     await closeServer(server);
+  }
+});
+
+test('interop without the zlib handle API (older or newer Node): every path falls back to zlib streams', async () => {
+  setKeptHandles(false);
+  try {
+    for (const so of [{ threshold: 0 }, { threshold: 0, serverNoContextTakeover: true, clientNoContextTakeover: true }]) {
+      const { server, port } = await ourServer({ perMessageDeflate: so });
+      server.on('connection', (ws) => ws.on('message', (data: Buffer, isBinary: boolean) => ws.send(data, { binary: isBinary })));
+      try {
+        const client = new WS(`ws://127.0.0.1:${port}`, { perMessageDeflate: { threshold: 0 } });
+        await once(client, 'open');
+        assert.equal(client.extensions, 'permessage-deflate');
+        await echoRoundWith(client);
+        client.close();
+        await once(client, 'close');
+      } finally {
+        await closeServer(server);
+      }
+    }
+  } finally {
+    setKeptHandles(null);
   }
 });

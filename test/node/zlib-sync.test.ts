@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import zlib from 'node:zlib';
 import { randomBytes } from 'node:crypto';
-import { ZlibDriver, deflateRawFresh, inflateRawFresh, keptHandlesInUse } from '../../src/node/zlib-sync.js';
+import { ZlibDriver, deflateRawFresh, inflateRawFresh, keptHandlesInUse, setKeptHandles } from '../../src/node/zlib-sync.js';
 
 const SYNC = zlib.constants.Z_SYNC_FLUSH;
 const TRAILER = Buffer.from([0, 0, 0xff, 0xff]);
@@ -124,4 +124,22 @@ test('context takeover: the driver reports the end of a stream (BFINAL), as Node
   r2.run([zlib.deflateRawSync(Buffer.from('more'), { finishFlush: SYNC }), TRAILER], Infinity, true);
   assert.equal(r2.ended, false);
   other.close();
+});
+
+test('without the handle API: the one-shot functions give the same results, drivers are not made', () => {
+  setKeptHandles(false);
+  try {
+    assert.equal(keptHandlesInUse(), false);
+    const s = json(200);
+    assert.ok(deflateRawFresh(s, 15, undefined).equals(oneShot(s, 15)));
+    assert.ok(inflateRawFresh([oneShot(s, 15), TRAILER], 15, undefined, Infinity)!.equals(s));
+    assert.equal(inflateRawFresh([oneShot(Buffer.alloc(100_000), 15), TRAILER], 15, undefined, 1000), null);
+    assert.throws(() => inflateRawFresh([Buffer.from([0xff, 0xff]), TRAILER], 15, undefined, Infinity), (e: Error & { code?: string }) => e.code === 'Z_DATA_ERROR');
+    const stream = zlib.createDeflateRaw();
+    assert.equal(ZlibDriver.for(stream), null);
+    stream.close();
+  } finally {
+    setKeptHandles(null);
+  }
+  assert.equal(keptHandlesInUse(), true);
 });

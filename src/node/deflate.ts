@@ -94,6 +94,35 @@ export class Limiter {
 }
 
 let zlibLimiter: Limiter | null = null;
+
+/**
+ * The jobs of one zlib stream: in order, at most one in the limiter at a time (two would
+ * write to the same stream at once and mix their output); `pending` counts them all.
+ */
+class StreamJobs {
+  pending = 0;
+  private readonly backlog: Job[] = [];
+
+  add(job: Job): void {
+    this.pending++;
+    if (this.pending === 1) this.submit(job);
+    else this.backlog.push(job);
+  }
+
+  private submit(job: Job): void {
+    getLimiter().add((limiterDone) => {
+      let called = false;
+      job(() => {
+        if (called) return;
+        called = true;
+        this.pending--;
+        limiterDone();
+        const next = this.backlog.shift();
+        if (next !== undefined) this.submit(next);
+      });
+    });
+  }
+}
 /** @internal For tests: the process-wide limiter. */
 export function getLimiter(): Limiter {
   return (zlibLimiter ??= new Limiter(DEFAULTS.zlibConcurrency));
@@ -182,9 +211,9 @@ export class PerMessageDeflate {
   /** Synchronous drivers of `deflater`/`inflater` (context takeover), made with them. */
   private deflateDriver: ZlibDriver | null = null;
   private inflateDriver: ZlibDriver | null = null;
-  /** Our jobs queued or running in the limiter: while any is, the streams are not ours to drive. */
-  private deflateJobs = 0;
-  private inflateJobs = 0;
+  /** Our zlib jobs per direction: while any is pending, the stream is not ours to drive. */
+  private readonly deflateJobs = new StreamJobs();
+  private readonly inflateJobs = new StreamJobs();
   private deflating: Pending | null = null;
   private inflating: Pending | null = null;
   /** Inside a message whose earlier fragments went to `inflater` (the `ws`-style API only). */
@@ -267,15 +296,15 @@ export class PerMessageDeflate {
    * takeover) and is small; null when it must go through `compress()`.
    */
   compressSync(data: Buffer, fin: boolean): Buffer | null {
-    if (data.length > DEFAULTS.syncDeflateBelow || this.closed) return null;
+    // Behind a pending job, a message must wait its turn (order, and the stream is busy).
+    if (data.length > DEFAULTS.syncDeflateBelow || this.closed || this.deflateJobs.pending !== 0) return null;
     const dir = this.directions;
     if (dir.sendNoContextTakeover) {
       // A fragmented message in progress on our own stream must finish there.
       if (this.deflater !== null) return null;
       return deflateSync(data, fin, dir.sendWindowBits, this._options.zlibDeflateOptions);
     }
-    // Context takeover: our own stream, driven synchronously while no job of ours uses it.
-    if (this.deflateJobs !== 0) return null;
+    // Context takeover: our own stream, driven synchronously (no job of ours uses it now).
     const driver = this.deflateDriver ?? (this.deflateStream(), this.deflateDriver);
     if (driver === null) return null;
     let out: Buffer | null;
@@ -320,12 +349,7 @@ export class PerMessageDeflate {
       cb(null, sync);
       return;
     }
-    this.deflateJobs++;
-    getLimiter().add((limiterDone) => {
-      const done = (): void => {
-        this.deflateJobs--;
-        limiterDone();
-      };
+    this.deflateJobs.add((done) => {
       if (this.closed) {
         done();
         cb(closedError());
@@ -373,7 +397,7 @@ export class PerMessageDeflate {
    * a corrupt stream), or null when it must go through `decompress()`.
    */
   decompressSync(data: Buffer | Buffer[]): Buffer | ProtocolError | null {
-    if (this.inflateMidMessage || this.closed) return null;
+    if (this.inflateMidMessage || this.closed || this.inflateJobs.pending !== 0) return null;
     const chunks = Array.isArray(data) ? data : [data];
     let length = 4;
     for (let i = 0; i < chunks.length; i++) length += chunks[i].length;
@@ -389,8 +413,7 @@ export class PerMessageDeflate {
         return inflateFailed(err as Error);
       }
     }
-    // Context takeover: our own stream, driven synchronously while no job of ours uses it.
-    if (this.inflateJobs !== 0) return null;
+    // Context takeover: our own stream, driven synchronously (no job of ours uses it now).
     const driver = this.inflateDriver ?? (this.inflateStream(), this.inflateDriver);
     if (driver === null) return null;
     let out: Buffer | null;
@@ -439,12 +462,7 @@ export class PerMessageDeflate {
       }
     }
     this.inflateMidMessage = !fin;
-    this.inflateJobs++;
-    getLimiter().add((limiterDone) => {
-      const done = (): void => {
-        this.inflateJobs--;
-        limiterDone();
-      };
+    this.inflateJobs.add((done) => {
       if (this.closed) {
         done();
         return;

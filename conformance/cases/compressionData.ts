@@ -15,7 +15,7 @@ export interface Corpus {
 }
 
 /** Small deterministic PRNG (mulberry32) so every run sends identical octets. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

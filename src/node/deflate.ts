@@ -4,6 +4,9 @@ import { NegotiationError, ProtocolError } from '../errors.js';
 import { DEFAULTS } from '../options.js';
 import { payloadBuffer } from '../protocol/bytes.js';
 import { ZlibDriver, deflateRawFresh, inflateRawFresh } from './zlib-sync.js';
+import { StreamJobs, setLimiterConcurrency } from './zlib-jobs.js';
+
+export { getLimiter } from './zlib-jobs.js';
 import { CloseCode } from '../protocol/constants.js';
 import type { ExtensionOffers } from '../protocol/headers.js';
 import {
@@ -53,80 +56,6 @@ export interface PerMessageDeflateOptions extends DeflateNegotiationOptions {
 }
 
 export type ZlibCallback = (err: Error | null, result?: Buffer) => void;
-
-// ─── Concurrency limiter ────────────────────────────────────────────────────────────────
-
-type Job = (done: () => void) => void;
-
-/** A FIFO of jobs, at most `concurrency` running. Each job calls `done` exactly once. */
-export class Limiter {
-  concurrency: number;
-  pending = 0;
-  private jobs: Job[] = [];
-  private head = 0;
-  constructor(concurrency: number) {
-    this.concurrency = concurrency > 0 ? concurrency : Infinity;
-  }
-  get queued(): number {
-    return this.jobs.length - this.head;
-  }
-  add(job: Job): void {
-    this.jobs.push(job);
-    this.run();
-  }
-  private run(): void {
-    while (this.pending < this.concurrency && this.head < this.jobs.length) {
-      const job = this.jobs[this.head++];
-      if (this.head > 1024 && this.head * 2 > this.jobs.length) {
-        this.jobs = this.jobs.slice(this.head);
-        this.head = 0;
-      }
-      this.pending++;
-      let called = false;
-      job(() => {
-        if (called) return;
-        called = true;
-        this.pending--;
-        this.run();
-      });
-    }
-  }
-}
-
-let zlibLimiter: Limiter | null = null;
-
-/**
- * The jobs of one zlib stream: in order, at most one in the limiter at a time (two would
- * write to the same stream at once and mix their output); `pending` counts them all.
- */
-class StreamJobs {
-  pending = 0;
-  private readonly backlog: Job[] = [];
-
-  add(job: Job): void {
-    this.pending++;
-    if (this.pending === 1) this.submit(job);
-    else this.backlog.push(job);
-  }
-
-  private submit(job: Job): void {
-    getLimiter().add((limiterDone) => {
-      let called = false;
-      job(() => {
-        if (called) return;
-        called = true;
-        this.pending--;
-        limiterDone();
-        const next = this.backlog.shift();
-        if (next !== undefined) this.submit(next);
-      });
-    });
-  }
-}
-/** @internal For tests: the process-wide limiter. */
-export function getLimiter(): Limiter {
-  return (zlibLimiter ??= new Limiter(DEFAULTS.zlibConcurrency));
-}
 
 // ─── Errors ──────────────────────────────────────────────────────────────────────────────
 
@@ -225,7 +154,7 @@ export class PerMessageDeflate {
     this._isServer = isServer ?? !!this._options.isServer;
     this._maxPayload = (maxPayload ?? this._options.maxPayload ?? 0) | 0;
     this._threshold = this._options.threshold ?? DEFAULTS.deflateThreshold;
-    zlibLimiter ??= new Limiter(this._options.concurrencyLimit ?? DEFAULTS.zlibConcurrency);
+    setLimiterConcurrency(this._options.concurrencyLimit);
   }
 
   /** The client's offer (§5.1), as an object for `formatExtensions`. */

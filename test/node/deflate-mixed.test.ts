@@ -6,6 +6,7 @@ import WS from 'ws';
 import { WebSocketServer } from '../../src/index.js';
 import { PerMessageDeflate } from '../../src/node/deflate.js';
 import type { DeflateParams } from '../../src/protocol/permessage-deflate.js';
+import { prng } from '../../conformance/cases/compressionData.js';
 
 /**
  * With context takeover, small messages run synchronously on the connection's own zlib
@@ -16,17 +17,6 @@ import type { DeflateParams } from '../../src/protocol/permessage-deflate.js';
 
 const SYNC = zlib.constants.Z_SYNC_FLUSH;
 const TRAILER = Buffer.from([0, 0, 0xff, 0xff]);
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Text that compresses, with some randomness so matches reach back into earlier messages. */
 function message(random: () => number): Buffer {
@@ -61,7 +51,7 @@ const decompress = (pmd: PerMessageDeflate, data: Buffer) =>
 
 for (const seed of [1, 2, 3]) {
   test(`context takeover, seed ${seed}: sync and threadpool messages share one window each way`, async () => {
-    const random = rng(seed);
+    const random = prng(seed);
     const ours = new PerMessageDeflate({ threshold: 0 }, true, 0);
     ours.setParams({});
     const peerInflate = zlib.createInflateRaw({ windowBits: 15 });
@@ -88,7 +78,7 @@ for (const seed of [1, 2, 3]) {
 }
 
 test('context takeover on a real connection: 40 messages sent back to back come back in order', async () => {
-  const random = rng(7);
+  const random = prng(7);
   const server = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: { threshold: 0 } });
   await once(server, 'listening');
   server.on('connection', (ws) => ws.on('message', (data: Buffer, isBinary: boolean) => ws.send(data, { binary: isBinary })));
@@ -119,7 +109,7 @@ test('context takeover on a real connection: 40 messages sent back to back come 
 test('PerMessageDeflate called without waiting: one job per stream at a time, results in call order', async () => {
   const all: DeflateParams[] = [{}, { server_no_context_takeover: true, client_no_context_takeover: true }];
   for (const params of all) {
-    const random = rng(11);
+    const random = prng(11);
     const ours = new PerMessageDeflate({ threshold: 0 }, true, 0);
     ours.setParams(params);
     const shared = 'server_no_context_takeover' in params;

@@ -5,8 +5,6 @@ import { DEFAULTS } from '../options.js';
 import { payloadBuffer } from '../protocol/bytes.js';
 import { ZlibDriver, deflateRawFresh, inflateRawFresh } from './zlib-sync.js';
 import { StreamJobs, setLimiterConcurrency } from './zlib-jobs.js';
-
-export { getLimiter } from './zlib-jobs.js';
 import { CloseCode } from '../protocol/constants.js';
 import type { ExtensionOffers } from '../protocol/headers.js';
 import {
@@ -56,6 +54,8 @@ export interface PerMessageDeflateOptions extends DeflateNegotiationOptions {
 }
 
 export type ZlibCallback = (err: Error | null, result?: Buffer) => void;
+
+export { getLimiter } from './zlib-jobs.js';
 
 // ─── Errors ──────────────────────────────────────────────────────────────────────────────
 
@@ -234,8 +234,9 @@ export class PerMessageDeflate {
       return deflateSync(data, fin, dir.sendWindowBits, this._options.zlibDeflateOptions);
     }
     // Context takeover: our own stream, driven synchronously (no job of ours uses it now).
-    const driver = this.deflateDriver ?? (this.deflateStream(), this.deflateDriver);
-    if (driver === null) return null;
+    if (this.deflater === null) this.deflateStream();
+    const driver = this.deflateDriver;
+    if (driver === null) return null; // this Node's zlib handle cannot be driven: the threadpool it is
     let out: Buffer | null;
     try {
       out = driver.run([data], Infinity, true);
@@ -343,8 +344,9 @@ export class PerMessageDeflate {
       }
     }
     // Context takeover: our own stream, driven synchronously (no job of ours uses it now).
-    const driver = this.inflateDriver ?? (this.inflateStream(), this.inflateDriver);
-    if (driver === null) return null;
+    if (this.inflater === null) this.inflateStream();
+    const driver = this.inflateDriver;
+    if (driver === null) return null; // this Node's zlib handle cannot be driven: the threadpool it is
     let out: Buffer | null;
     try {
       out = driver.run([...chunks, TRAILER], max, true);

@@ -7,6 +7,7 @@ import { EXTENSION_NAME, acceptOffer, acceptResponse, buildOffer, formatParams, 
 import { isValidUtf8 } from '../protocol/utf8.js';
 import type { MessageCodec } from './codec.js';
 import { PerMessageDeflate, type PerMessageDeflateOptions } from './deflate.js';
+import { keyOf } from './zlib-sync.js';
 import type { SendCallback, WebSocket } from './websocket.js';
 
 /**
@@ -171,15 +172,15 @@ export class DeflateCodec implements MessageCodec {
 
   /**
    * For `broadcast()`: how this receiver takes a message of `length` bytes. `'raw'`: the
-   * uncompressed frame; `'own'`: it must compress its own copy (context takeover); any other
-   * string: the key of the shared compressed frame (same window and zlib options).
+   * uncompressed frame; `'own'`: it must compress its own copy (context takeover, or a zlib
+   * dictionary); any other string: the key of the shared compressed frame (`keyOf`: same
+   * window and zlib parameters).
    */
   broadcastMode(length: number, compress: boolean): string {
     if (!this.wouldCompress(length, compress)) return 'raw';
     const dir = this.pmd.directions;
     if (!dir.sendNoContextTakeover || this.fragmentCompressed !== null) return 'own';
-    const z = this.pmd._options.zlibDeflateOptions;
-    return z ? `${dir.sendWindowBits}:${z.level ?? ''}:${z.memLevel ?? ''}:${z.strategy ?? ''}` : `${dir.sendWindowBits}`;
+    return keyOf(dir.sendWindowBits, this.pmd._options.zlibDeflateOptions) ?? 'own';
   }
 }
 

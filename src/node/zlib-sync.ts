@@ -157,8 +157,12 @@ const inflaters = new Map<string, ZlibDriver>();
 /** null until checked; then whether kept handles give the one-shot functions' bytes. */
 let supported: boolean | null = null;
 
-/** The cache key for these options, or null when they need the one-shot functions. */
-function keyOf(windowBits: number, options: zlib.ZlibOptions | undefined): string | null {
+/**
+ * The key of these compression parameters: equal keys give equal bytes for equal input (the
+ * kept streams here, and broadcast's one compressed frame per group). Null with a dictionary,
+ * which needs the one-shot functions here.
+ */
+export function keyOf(windowBits: number, options: zlib.ZlibOptions | undefined): string | null {
   let key = `${windowBits}`;
   if (options === undefined) return key;
   if (options.dictionary !== undefined) return null;

@@ -1,6 +1,8 @@
 /**
  * hyperwire's `ws`-compatible surface: `import WebSocket, { WebSocketServer } from 'hyperwire'`
- * behaves like the same import from `ws`.
+ * behaves like the same import from `ws`, and so does CommonJS `const WebSocket =
+ * require('hyperwire')` on a Node with `require(esm)` (20.19 and later): that gets the default
+ * export, the WebSocket class with `ws`'s statics, like `require('ws')`.
  */
 import { WebSocket } from './node/websocket.js';
 import { WebSocketServer } from './node/server.js';
@@ -10,6 +12,10 @@ import { Sender } from './node/sender.js';
 import { WebSocketStream, WebSocketError } from './node/websocket-stream.js';
 import { PerMessageDeflate } from './node/deflate.js';
 import { formatExtensions, parseExtensions, parseSubprotocols } from './protocol/headers.js';
+import { RawSocket } from './node/raw-socket.js';
+import { CloseEvent, ErrorEvent, Event, MessageEvent } from './node/event-target.js';
+import { HandshakeError, NegotiationError, ProtocolError, StateError } from './errors.js';
+import { CloseCode, Opcode } from './protocol/constants.js';
 
 /** `ws`'s `extension` helper module: Sec-WebSocket-Extensions parse/format. */
 export const extension = { parse: parseExtensions, format: formatExtensions };
@@ -26,6 +32,11 @@ type WebSocketStatics = typeof WebSocket & {
   Receiver: typeof Receiver;
   Sender: typeof Sender;
   PerMessageDeflate: typeof PerMessageDeflate;
+} & typeof extras;
+/** The rest of the named exports, for CommonJS callers (who get only the default export). */
+const extras = {
+  WebSocketStream, WebSocketError, RawSocket, CloseEvent, ErrorEvent, Event, MessageEvent,
+  HandshakeError, NegotiationError, ProtocolError, StateError, CloseCode, Opcode,
 };
 const statics = WebSocket as WebSocketStatics;
 statics.Server = WebSocketServer;
@@ -37,11 +48,12 @@ statics.subprotocol = subprotocol;
 statics.Receiver = Receiver;
 statics.Sender = Sender;
 statics.PerMessageDeflate = PerMessageDeflate;
+Object.assign(statics, extras);
 
 export { WebSocket, WebSocketServer, createWebSocketStream, Receiver, Sender, PerMessageDeflate };
 /** hyperwire addition: the WHATWG WebSocketStream (promise- and stream-based client). */
 export { WebSocketStream, WebSocketError };
-export { RawSocket } from './node/raw-socket.js';
+export { RawSocket };
 export type { WebSocketStreamOptions, WebSocketOpenInfo, WebSocketCloseInfo } from './node/websocket-stream.js';
 export type { ReceiverOptions } from './node/receiver.js';
 export type { FrameOptions, SenderSendOptions } from './node/sender.js';
@@ -52,7 +64,10 @@ export type { ServerOptions, VerifyClient, VerifyClientInfo } from './node/serve
 export type { ClientOptions } from './node/client.js';
 export type { BinaryType, Data, RawData, SendOptions, WebSocketEventMap } from './node/websocket.js';
 export type { WebSocketServerEventMap } from './node/server.js';
-export { CloseEvent, ErrorEvent, Event, MessageEvent } from './node/event-target.js';
-export { HandshakeError, NegotiationError, ProtocolError, StateError } from './errors.js';
-export { CloseCode, Opcode } from './protocol/constants.js';
+export { CloseEvent, ErrorEvent, Event, MessageEvent };
+export { HandshakeError, NegotiationError, ProtocolError, StateError };
+export { CloseCode, Opcode };
 export default statics;
+// What `require('hyperwire')` returns (Node's require(esm) honours this export name): the
+// class, as `require('ws')` does, not the module namespace.
+export { statics as 'module.exports' };

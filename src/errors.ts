@@ -20,7 +20,14 @@ export type ProtocolErrorCode =
   | 'WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH'
   | 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH'
   | 'WS_ERR_TOO_MANY_BUFFERED_PARTS'
+  /** A compressed message zlib could not inflate (1007) when zlib gave no code of its own;
+   *  with one (`Z_DATA_ERROR`, `Z_BUF_ERROR`, …) the error carries zlib's `code`, as in `ws`. */
   | 'WS_ERR_INFLATE_FAILED'
+  | 'Z_DATA_ERROR'
+  | 'Z_BUF_ERROR'
+  | 'Z_STREAM_ERROR'
+  | 'Z_NEED_DICT'
+  | 'Z_MEM_ERROR'
   | 'WS_ERR_INTERNAL';
 
 /** The peer broke RFC 6455 (or a configured limit); the connection is failed with `closeCode`. */
@@ -78,8 +85,16 @@ export type NegotiationErrorCode =
  */
 export class NegotiationError extends CodedError<NegotiationErrorCode> {}
 
-/** A method was called in a state that does not allow it (for example `send` while CONNECTING). */
-export class StateError extends CodedError {}
+/**
+ * A method was called in a state that does not allow it (for example `send` while CONNECTING).
+ * Its `name` is `'Error'`: `ws` throws a plain Error here, and `String(err)` must read the same.
+ */
+export class StateError extends CodedError {
+  constructor(code: string, message: string) {
+    super(code, message);
+    this.name = 'Error';
+  }
+}
 
 /** Attach a stable `code` to a built-in error class (TypeError, SyntaxError, RangeError). */
 export function withCode<E extends Error>(err: E, code: string): E & { code: string } {

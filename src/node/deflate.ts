@@ -1,6 +1,6 @@
 import zlib from 'node:zlib';
 import { Buffer, kMaxLength } from 'node:buffer';
-import { NegotiationError, ProtocolError } from '../errors.js';
+import { NegotiationError, ProtocolError, withCode } from '../errors.js';
 import { DEFAULTS } from '../options.js';
 import { payloadBuffer } from '../protocol/bytes.js';
 import { ZlibDriver, deflateRawFresh, inflateRawFresh } from './zlib-sync.js';
@@ -9,11 +9,11 @@ import { CloseCode } from '../protocol/constants.js';
 import type { ExtensionOffers } from '../protocol/headers.js';
 import {
   EXTENSION_NAME,
-  acceptOffer,
   acceptResponse,
   buildOffer,
   directions,
   normalizeParams,
+  selectOffer,
   type DeflateDirections,
   type DeflateNegotiationOptions,
   type DeflateParams,
@@ -67,8 +67,22 @@ function tooBig(): ProtocolError {
 function inflateFailed(cause: Error): ProtocolError {
   // `ws` closes with 1007 on a corrupt stream: the payload is not what the extension says.
   const err = new ProtocolError('WS_ERR_INFLATE_FAILED', CloseCode.InvalidPayload, cause.message);
+  // `ws` hands out zlib's own error: keep its `code` (Z_DATA_ERROR, ...) and `errno`.
+  const z = cause as Error & { code?: unknown; errno?: unknown };
+  if (typeof z.code === 'string') (err as unknown as { code: string }).code = z.code;
+  if (z.errno !== undefined) (err as unknown as { errno: unknown }).errno = z.errno;
   (err as Error).cause = cause;
   return err;
+}
+
+/**
+ * `ws`'s `PerMessageDeflate#accept` throws plain errors: a TypeError for a parameter with an
+ * invalid value, an Error otherwise. Same message and `code` as our NegotiationError.
+ */
+function asWsError(err: unknown): unknown {
+  if (!(err instanceof NegotiationError)) return err;
+  const Class = err.code === 'WS_ERR_PMD_INVALID_PARAM' || err.code === 'WS_ERR_PMD_INVALID_OPTION' ? TypeError : Error;
+  return withCode(new Class(err.message), err.code);
 }
 
 function closedError(): Error {
@@ -147,6 +161,8 @@ export class PerMessageDeflate {
   private inflating: Pending | null = null;
   /** Inside a message whose earlier fragments went to `inflater` (the `ws`-style API only). */
   private inflateMidMessage = false;
+  /** The last decompress() job that ran was a fragment that did not end its message. */
+  private inflateJobMid = false;
   private closed = false;
 
   constructor(options?: PerMessageDeflateOptions, isServer?: boolean, maxPayload?: number) {
@@ -167,16 +183,27 @@ export class PerMessageDeflate {
    * server's response; returns (and keeps) the parameters in force. Throws NegotiationError.
    */
   accept(configurations: Array<Record<string, Array<string | true>>>): DeflateParams {
-    let params: DeflateParams | null;
+    let params: DeflateParams;
+    let chosen: object | undefined;
     const header: ExtensionOffers = { [EXTENSION_NAME]: configurations };
-    if (this._isServer) {
-      params = acceptOffer(header, this._options);
-      if (params === null) throw new NegotiationError('WS_ERR_PMD_UNEXPECTED_PARAM', 'None of the extension offers can be accepted');
-    } else {
-      params = acceptResponse(header, this.offer(), this._options);
+    try {
+      if (this._isServer) {
+        const selected = selectOffer(header, this._options);
+        if (selected === null) throw new NegotiationError('WS_ERR_PMD_UNEXPECTED_PARAM', 'None of the extension offers can be accepted');
+        params = selected.params;
+        chosen = configurations[selected.index];
+      } else {
+        params = acceptResponse(header, this.offer(), this._options);
+        chosen = configurations[0];
+      }
+    } catch (err) {
+      throw asWsError(err);
     }
-    this.setParams(params);
-    return params;
+    // `ws` returns the accepted configuration object itself (from `extension.parse`: no
+    // prototype); ours is built on the same prototype, so it compares the same.
+    const result: DeflateParams = Object.assign(Object.create(chosen ? Object.getPrototypeOf(chosen) : Object.prototype) as DeflateParams, params);
+    this.setParams(result);
+    return result;
   }
 
   /** @internal Install already-negotiated parameters. */
@@ -227,6 +254,11 @@ export class PerMessageDeflate {
   compressSync(data: Buffer, fin: boolean): Buffer | null {
     // Behind a pending job, a message must wait its turn (order, and the stream is busy).
     if (data.length > DEFAULTS.syncDeflateBelow || this.closed || this.deflateJobs.pending !== 0) return null;
+    return this.deflateNow(data, fin);
+  }
+
+  /** The synchronous compression itself, when no other job of ours is using the stream. */
+  private deflateNow(data: Buffer, fin: boolean): Buffer | null {
     const dir = this.directions;
     if (dir.sendNoContextTakeover) {
       // A fragmented message in progress on our own stream must finish there.
@@ -274,20 +306,29 @@ export class PerMessageDeflate {
 
   /** Compress a message or fragment; `cb(err, bytes)` (trailer stripped when `fin`, §7.2.1). */
   compress(data: Buffer, fin: boolean, cb: ZlibCallback): void {
-    const sync = this.compressSync(data, fin);
-    if (sync !== null) {
-      cb(null, sync);
-      return;
-    }
     this.deflateJobs.add((done) => {
       if (this.closed) {
         done();
         cb(closedError());
         return;
       }
+      const p: Pending = { done, cb, buffers: [], total: 0, fin, finished: false };
+      const sync = data.length > DEFAULTS.syncDeflateBelow ? null : this.deflateNow(data, fin);
+      if (sync !== null) {
+        // Done already, but the callback comes later, as `ws`'s always does (and cleanup()
+        // before then fails it, as in `ws`). The codec uses compressSync() for its fast path.
+        this.deflating = p;
+        setImmediate(() => {
+          if (p.finished) return;
+          p.finished = true;
+          this.deflating = null;
+          done();
+          cb(null, sync);
+        });
+        return;
+      }
       const dir = this.directions;
       const stream = this.deflateStream();
-      const p: Pending = { done, cb, buffers: [], total: 0, fin, finished: false };
       this.deflating = p;
       stream.write(data);
       stream.flush(zlib.constants.Z_SYNC_FLUSH, () => {
@@ -328,6 +369,12 @@ export class PerMessageDeflate {
    */
   decompressSync(data: Buffer | Buffer[]): Buffer | ProtocolError | null {
     if (this.inflateMidMessage || this.closed || this.inflateJobs.pending !== 0) return null;
+    return this.inflateNow(data);
+  }
+
+  /** The synchronous inflation itself, when no other job of ours is using the stream. */
+  private inflateNow(data: Buffer | Buffer[]): Buffer | ProtocolError | null {
+    if (this.closed) return null;
     const chunks = Array.isArray(data) ? data : [data];
     let length = 4;
     for (let i = 0; i < chunks.length; i++) length += chunks[i].length;
@@ -384,22 +431,30 @@ export class PerMessageDeflate {
    * within one zlib chunk of `maxPayload` (16 KiB; 256 KiB on a stream made for one message).
    */
   decompress(data: Buffer | Buffer[], fin: boolean, cb: ZlibCallback): void {
-    if (fin) {
-      const sync = this.decompressSync(data);
-      if (sync !== null) {
-        if (sync instanceof ProtocolError) cb(sync);
-        else cb(null, sync);
-        return;
-      }
-    }
     this.inflateMidMessage = !fin;
     this.inflateJobs.add((done) => {
       if (this.closed) {
         done();
         return;
       }
-      const s = this.inflateStream();
       const p: Pending = { done, cb, buffers: [], total: 0, fin, finished: false };
+      const sync = fin && !this.inflateJobMid ? this.inflateNow(data) : null;
+      if (sync !== null) {
+        // Done already, but the callback comes later, as `ws`'s always does (cleanup() before
+        // then drops it, as in `ws`). The codec uses decompressSync() for its fast path.
+        this.inflating = p;
+        setImmediate(() => {
+          if (p.finished) return;
+          p.finished = true;
+          this.inflating = null;
+          done();
+          if (sync instanceof ProtocolError) cb(sync);
+          else cb(null, sync);
+        });
+        return;
+      }
+      this.inflateJobMid = !fin;
+      const s = this.inflateStream();
       this.inflating = p;
       if (Array.isArray(data)) for (const chunk of data) s.write(chunk);
       else s.write(data);

@@ -41,8 +41,13 @@ export class Receiver extends Writable {
   private readonly skipUTF8Validation: boolean;
   /** The first protocol error seen while digesting the current chunk. */
   private failure: ProtocolError | null = null;
-  /** The write callback held while a message is being inflated (backpressure). */
+  /** The write callback held while parsing is paused (inflation, a deferred event). */
   private pending: ((err?: Error | null) => void) | null = null;
+  /**
+   * An exception thrown by one of our listeners while the core was parsing. The core stops
+   * (and would report it as 1011); as in `ws`, it reaches the caller of `write()` unchanged.
+   */
+  private thrown: { error: unknown } | null = null;
 
   constructor(options: ReceiverOptions = {}) {
     super();
@@ -51,15 +56,16 @@ export class Receiver extends Writable {
     this.allowSynchronousEvents = options.allowSynchronousEvents ?? true;
     this.skipUTF8Validation = !!options.skipUTF8Validation;
     const handler: ProtocolHandler = {
-      onMessage: (data, isBinary, compressed) => this.onMessage(data, isBinary, compressed),
-      onPing: (data) => this.emitControl('ping', data),
-      onPong: (data) => this.emitControl('pong', data),
-      onClose: (code, reason) => {
-        this.emit('conclude', code, reason);
-        this.end();
-      },
+      onMessage: (data, isBinary, compressed) => this.guard(() => this.onMessage(data, isBinary, compressed)),
+      onPing: (data) => this.guard(() => this.emitControl('ping', data)),
+      onPong: (data) => this.guard(() => this.emitControl('pong', data)),
+      onClose: (code, reason) =>
+        this.guard(() => {
+          this.emit('conclude', code, reason);
+          this.end();
+        }),
       onError: (err) => {
-        this.failure ??= err;
+        if (this.thrown === null) this.failure ??= err;
       },
       write: () => {},
     };
@@ -76,26 +82,73 @@ export class Receiver extends Writable {
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, cb: (err?: Error | null) => void): void {
     this.core.receive(chunk);
+    // A listener threw: let it out of write() (the write never completes, as in `ws`).
+    this.rethrow();
     this.settle(cb);
   }
 
-  /** Finish a write: report a failure, or hold the callback while inflation pauses parsing. */
+  /** Run a listener call; remember what it throws and let the core see it (the core stops). */
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (error) {
+      this.thrown ??= { error };
+      throw error;
+    }
+  }
+
+  private rethrow(): void {
+    const thrown = this.thrown;
+    if (thrown !== null) {
+      this.thrown = null;
+      throw thrown.error;
+    }
+  }
+
+  /** Finish a write: report a failure, or hold the callback while parsing is paused. */
   private settle(cb: (err?: Error | null) => void): void {
     if (this.failure) return cb(this.failure);
     if (this.core.isPaused) {
       this.pending = cb;
       return;
     }
-    if (!this.allowSynchronousEvents) setImmediate(cb);
-    else cb();
+    cb();
+  }
+
+  /** Parsing may go on (an inflated message or a deferred event was delivered). */
+  private continue(): void {
+    const cb = this.pending;
+    this.pending = null;
+    this.core.resume();
+    // Thrown by a listener: out of this callback (setImmediate/zlib), uncaught, as in `ws`.
+    this.rethrow();
+    if (cb) this.settle(cb);
+  }
+
+  /**
+   * Emit an event now, or — with `allowSynchronousEvents: false`, as `ws` does — in a later
+   * macrotask, parsing nothing more until it has been emitted (one event per tick).
+   */
+  private dispatch(event: 'message' | 'ping' | 'pong', data: unknown, isBinary?: boolean): void {
+    if (this.allowSynchronousEvents) {
+      if (event === 'message') this.emit(event, data, isBinary);
+      else this.emit(event, data);
+      return;
+    }
+    this.core.pause();
+    setImmediate(() => {
+      if (event === 'message') this.emit(event, data, isBinary);
+      else this.emit(event, data);
+      this.continue();
+    });
   }
 
   private emitControl(event: 'ping' | 'pong', data: Buffer): void {
-    this.emit(event, data);
+    this.dispatch(event, data);
   }
 
   private onMessage(data: Buffer | Buffer[], isBinary: boolean, compressed: boolean): void {
-    if (!compressed) return this.deliver(data, isBinary);
+    if (!compressed) return this.dispatch('message', this.shape(data, isBinary), isBinary);
     const inflater = this.extensions['permessage-deflate'] as Inflater;
     this.core.pause();
     inflater.decompress(Array.isArray(data) ? Buffer.concat(data) : data, true, (err, result) => {
@@ -107,18 +160,16 @@ export class Receiver extends Writable {
         if (!isBinary && !this.skipUTF8Validation && !isValidUtf8(buf)) {
           this.failure ??= new ProtocolError('WS_ERR_INVALID_UTF8', CloseCode.InvalidPayload, 'Invalid WebSocket frame: invalid UTF-8 sequence');
         } else {
-          this.deliver(buf, isBinary);
+          // An inflated message is emitted at once, whatever allowSynchronousEvents says (as `ws`).
+          this.emit('message', this.shape(buf, isBinary), isBinary);
         }
       }
-      const cb = this.pending;
-      this.pending = null;
-      this.core.resume();
-      if (cb) this.settle(cb);
+      this.continue();
     });
   }
 
-  private deliver(data: Buffer | Buffer[], isBinary: boolean): void {
-    if (isBinary) this.emit('message', convertBinary(data, this.binaryType), true);
-    else this.emit('message', Array.isArray(data) ? Buffer.concat(data) : data, false);
+  private shape(data: Buffer | Buffer[], isBinary: boolean): unknown {
+    if (isBinary) return convertBinary(data, this.binaryType);
+    return Array.isArray(data) ? Buffer.concat(data) : data;
   }
 }

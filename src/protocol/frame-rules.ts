@@ -24,31 +24,29 @@ export function checkFrameHeader(b0: number, b1: number, messageOpcode: number, 
   const masked = (b1 & 0x80) !== 0;
   const len7 = b1 & 0x7f;
 
+  // The checks run in `ws`'s order, so a header breaking several rules reports what `ws` reports.
   // RFC 6455 §5.2: "MUST be 0 unless an extension is negotiated that defines meanings for
   // non-zero values." Only permessage-deflate (RSV1) is ever negotiated here.
   if ((b0 & 0x30) !== 0) return violation('WS_ERR_UNEXPECTED_RSV_2_3', CloseCode.ProtocolError, 'Invalid WebSocket frame: RSV2 and RSV3 must be clear');
+  if (rsv1 && !perMessageDeflate) return violation('WS_ERR_UNEXPECTED_RSV_1', CloseCode.ProtocolError, 'Invalid WebSocket frame: RSV1 must be clear');
 
-  const isControl = (opcode & 0x08) !== 0;
-  if (isControl) {
-    if (opcode !== Opcode.Close && opcode !== Opcode.Ping && opcode !== Opcode.Pong) {
-      return violation('WS_ERR_INVALID_OPCODE', CloseCode.ProtocolError, `Invalid WebSocket frame: invalid opcode ${opcode}`);
-    }
-    // §5.5: "All control frames MUST have a payload length of 125 bytes or less and MUST NOT be fragmented."
-    if (!fin) return violation('WS_ERR_EXPECTED_FIN', CloseCode.ProtocolError, 'Invalid WebSocket frame: FIN must be set');
-    if (len7 > 125) {
-      return violation('WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH', CloseCode.ProtocolError, `Invalid WebSocket frame: invalid payload length ${len7}`);
-    }
-    // RFC 7692 §6.1: RSV1 is for data messages only.
-    if (rsv1) return violation('WS_ERR_UNEXPECTED_RSV_1', CloseCode.ProtocolError, 'Invalid WebSocket frame: RSV1 must be clear');
-  } else if (opcode === Opcode.Continuation) {
-    // §5.4: a continuation frame only makes sense inside a fragmented message.
-    if (messageOpcode === 0) return violation('WS_ERR_INVALID_OPCODE', CloseCode.ProtocolError, 'Invalid WebSocket frame: invalid opcode 0');
+  if (opcode === Opcode.Continuation) {
     // RFC 7692 §6.1: "the RSV1 bit ... is set only on the first frame of a message".
     if (rsv1) return violation('WS_ERR_UNEXPECTED_RSV_1', CloseCode.ProtocolError, 'Invalid WebSocket frame: RSV1 must be clear');
+    // §5.4: a continuation frame only makes sense inside a fragmented message.
+    if (messageOpcode === 0) return violation('WS_ERR_INVALID_OPCODE', CloseCode.ProtocolError, 'Invalid WebSocket frame: invalid opcode 0');
   } else if (opcode === Opcode.Text || opcode === Opcode.Binary) {
     // §5.4: fragments of one message "MUST NOT be interleaved" with another data message.
     if (messageOpcode !== 0) return violation('WS_ERR_INVALID_OPCODE', CloseCode.ProtocolError, `Invalid WebSocket frame: invalid opcode ${opcode}`);
-    if (rsv1 && !perMessageDeflate) return violation('WS_ERR_UNEXPECTED_RSV_1', CloseCode.ProtocolError, 'Invalid WebSocket frame: RSV1 must be clear');
+  } else if (opcode === Opcode.Close || opcode === Opcode.Ping || opcode === Opcode.Pong) {
+    // §5.5: "All control frames MUST have a payload length of 125 bytes or less and MUST NOT be fragmented."
+    if (!fin) return violation('WS_ERR_EXPECTED_FIN', CloseCode.ProtocolError, 'Invalid WebSocket frame: FIN must be set');
+    // RFC 7692 §6.1: RSV1 is for data messages only.
+    if (rsv1) return violation('WS_ERR_UNEXPECTED_RSV_1', CloseCode.ProtocolError, 'Invalid WebSocket frame: RSV1 must be clear');
+    // §5.5.1: a Close body, if any, starts with a 2-byte code, so 1 byte is never valid.
+    if (len7 > 125 || (opcode === Opcode.Close && len7 === 1)) {
+      return violation('WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH', CloseCode.ProtocolError, `Invalid WebSocket frame: invalid payload length ${len7}`);
+    }
   } else {
     return violation('WS_ERR_INVALID_OPCODE', CloseCode.ProtocolError, `Invalid WebSocket frame: invalid opcode ${opcode}`);
   }

@@ -28,71 +28,100 @@ export function isToken(s: string): boolean {
   return true;
 }
 
-function syntaxError(header: string, at: number, why: string): SyntaxError {
-  return withCode(new SyntaxError(`Invalid ${header} header at index ${at}: ${why}`), 'WS_ERR_INVALID_HEADER');
+/*
+ * Both parsers report errors the way `ws` does, so that code written against `ws`'s
+ * `extension`/`subprotocol` helpers sees the same messages: the index of the first character
+ * that cannot continue a valid value ("Unexpected character at index N"), or "Unexpected end
+ * of input" when the value is a valid beginning that stops too early. Their grammar is `ws`'s
+ * too: optional white space around "," and ";" but not at either end of the value, none
+ * around "=", and a quoted value only right after "=".
+ */
+function syntaxError(message: string): SyntaxError {
+  return withCode(new SyntaxError(message), 'WS_ERR_INVALID_HEADER');
+}
+
+function unexpected(header: string, at: number): SyntaxError {
+  return syntaxError(at >= header.length ? 'Unexpected end of input' : `Unexpected character at index ${at}`);
 }
 
 const isSpace = (c: number) => c === 0x20 || c === 0x09;
+const isTchar = (c: number) => c < 128 && TCHAR[c] === 1;
+
+/** The end of the token starting at `i` (`i` itself when there is none). */
+function tokenEnd(header: string, i: number): number {
+  while (i < header.length && isTchar(header.charCodeAt(i))) i++;
+  return i;
+}
+
+function spaceEnd(header: string, i: number): number {
+  while (i < header.length && isSpace(header.charCodeAt(i))) i++;
+  return i;
+}
+
+/** A value that ends in white space is incomplete (nothing may follow it but more of the list). */
+function checkNoTrailingSpace(header: string): void {
+  if (header.length > 0 && isSpace(header.charCodeAt(header.length - 1))) throw syntaxError('Unexpected end of input');
+}
 
 /** Parse a Sec-WebSocket-Extensions value; throws a SyntaxError (code WS_ERR_INVALID_HEADER). */
 export function parseExtensions(header: string): ExtensionOffers {
   const offers: ExtensionOffers = Object.create(null);
-  const H = 'Sec-WebSocket-Extensions';
-  let i = 0;
   const n = header.length;
-  const skipSpace = () => {
-    while (i < n && isSpace(header.charCodeAt(i))) i++;
-  };
-  const readToken = (): string => {
-    const start = i;
-    while (i < n && header.charCodeAt(i) < 128 && TCHAR[header.charCodeAt(i)] === 1) i++;
-    return header.slice(start, i);
-  };
-
-  skipSpace();
-  if (i === n) throw syntaxError(H, i, 'empty value');
+  let i = 0;
   for (;;) {
-    skipSpace();
-    const name = readToken();
-    if (!name) throw syntaxError(H, i, 'expected an extension name');
+    if (i > 0) i = spaceEnd(header, i);
+    let end = tokenEnd(header, i);
+    if (end === i) throw unexpected(header, i);
+    const name = header.slice(i, end);
+    i = spaceEnd(header, end);
     const params: Record<string, Array<string | true>> = Object.create(null);
-    skipSpace();
-    while (i < n && header[i] === ';') {
-      i++;
-      skipSpace();
-      const key = readToken();
-      if (!key) throw syntaxError(H, i, 'expected a parameter name');
-      skipSpace();
+    while (i < n && header.charCodeAt(i) === 0x3b /* ; */) {
+      i = spaceEnd(header, i + 1);
+      end = tokenEnd(header, i);
+      if (end === i) throw unexpected(header, i);
+      const key = header.slice(i, end);
+      i = end;
       let value: string | true = true;
-      if (header[i] === '=') {
+      if (i < n && header.charCodeAt(i) === 0x3d /* = */) {
         i++;
-        skipSpace();
-        if (header[i] === '"') {
+        if (i < n && header.charCodeAt(i) === 0x22 /* " */) {
+          // quoted-string whose unescaped value must be a token (RFC 6455 §9.1)
           i++;
           let v = '';
-          while (i < n && header[i] !== '"') {
-            if (header[i] === '\\') i++;
-            if (i < n) v += header[i++];
+          for (;;) {
+            if (i >= n) throw unexpected(header, i);
+            const c = header.charCodeAt(i);
+            if (c === 0x5c /* \ */) {
+              i++;
+              if (i >= n || !isTchar(header.charCodeAt(i))) throw unexpected(header, i);
+              v += header[i++];
+            } else if (isTchar(c)) {
+              v += header[i++];
+            } else if (c === 0x22 && v !== '') {
+              i++;
+              break;
+            } else {
+              throw unexpected(header, i);
+            }
           }
-          if (header[i] !== '"') throw syntaxError(H, i, 'unterminated quoted string');
-          i++;
-          if (!isToken(v)) throw syntaxError(H, i, 'a quoted value must be a token');
           value = v;
         } else {
-          value = readToken();
-          if (!value) throw syntaxError(H, i, 'expected a parameter value');
+          end = tokenEnd(header, i);
+          if (end === i) throw unexpected(header, i);
+          value = header.slice(i, end);
+          i = end;
         }
-        skipSpace();
       }
+      i = spaceEnd(header, i);
       (params[key] ??= []).push(value);
     }
+    if (i < n && header.charCodeAt(i) !== 0x2c /* , */) throw unexpected(header, i);
     (offers[name] ??= []).push(params);
     if (i === n) break;
-    if (header[i] !== ',') throw syntaxError(H, i, `unexpected character ${JSON.stringify(header[i])}`);
     i++;
-    skipSpace();
-    if (i === n) throw syntaxError(H, i, 'trailing comma');
+    if (i === n) throw unexpected(header, i);
   }
+  checkNoTrailingSpace(header);
   return offers;
 }
 
@@ -121,20 +150,24 @@ export function formatExtensions(
 
 /**
  * Parse a Sec-WebSocket-Protocol value into its ordered, unique tokens; throws a SyntaxError
- * on an empty element, a non-token or a duplicate (RFC 6455 §4.1: "unique strings").
+ * (code WS_ERR_INVALID_HEADER) on an empty element, a non-token or a duplicate (RFC 6455 §4.1:
+ * "unique strings"), with `ws`'s messages.
  */
 export function parseSubprotocols(header: string): Set<string> {
   const protocols = new Set<string>();
-  const H = 'Sec-WebSocket-Protocol';
-  let start = 0;
-  for (let i = 0; i <= header.length; i++) {
-    if (i === header.length || header[i] === ',') {
-      const token = header.slice(start, i).trim();
-      if (!isToken(token)) throw syntaxError(H, start, token ? `${JSON.stringify(token)} is not a token` : 'empty element');
-      if (protocols.has(token)) throw syntaxError(H, start, `duplicate subprotocol ${JSON.stringify(token)}`);
-      protocols.add(token);
-      start = i + 1;
-    }
+  const n = header.length;
+  let i = 0;
+  for (;;) {
+    if (i > 0) i = spaceEnd(header, i);
+    const end = tokenEnd(header, i);
+    if (end === i) throw unexpected(header, i);
+    const token = header.slice(i, end);
+    i = spaceEnd(header, end);
+    if (i < n && header.charCodeAt(i) !== 0x2c /* , */) throw unexpected(header, i);
+    if (i === n) checkNoTrailingSpace(header);
+    if (protocols.has(token)) throw syntaxError(`The "${token}" subprotocol is duplicated`);
+    protocols.add(token);
+    if (i === n) return protocols;
+    i++;
   }
-  return protocols;
 }

@@ -61,8 +61,9 @@ export function normalizeParams(raw: Record<string, Array<string | true>>, inOff
   const params: DeflateParams = {};
   for (const name of Object.keys(raw)) {
     const values = raw[name];
-    if (!PARAM_NAMES.has(name)) throw new NegotiationError('WS_ERR_PMD_UNKNOWN_PARAM', `Unknown parameter "${name}"`);
+    // `ws`'s order: a repeated parameter is reported before an unknown one.
     if (values.length !== 1) throw new NegotiationError('WS_ERR_PMD_DUPLICATE_PARAM', `Parameter "${name}" must have only a single value`);
+    if (!PARAM_NAMES.has(name)) throw new NegotiationError('WS_ERR_PMD_UNKNOWN_PARAM', `Unknown parameter "${name}"`);
     const value = values[0];
     switch (name) {
       case 'server_no_context_takeover':
@@ -92,12 +93,17 @@ export function normalizeParams(raw: Record<string, Array<string | true>>, inOff
  * configuration mismatch into an outage).
  */
 export function acceptOffer(offers: ExtensionOffers, options: DeflateNegotiationOptions): DeflateParams | null {
+  return selectOffer(offers, options)?.params ?? null;
+}
+
+/** `acceptOffer`, also telling which offer (its index in the list) was accepted. */
+export function selectOffer(offers: ExtensionOffers, options: DeflateNegotiationOptions): { index: number; params: DeflateParams } | null {
   const list = offers[EXTENSION_NAME];
   if (!list || list.length === 0) return null;
   const normalized = list.map((raw) => normalizeParams(raw, true));
-  for (const offer of normalized) {
-    const accepted = acceptOne(offer, options);
-    if (accepted) return accepted;
+  for (let index = 0; index < normalized.length; index++) {
+    const params = acceptOne(normalized[index], options);
+    if (params) return { index, params };
   }
   return null;
 }

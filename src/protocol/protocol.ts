@@ -190,6 +190,12 @@ export class Protocol {
     const b1 = buf[p + 1];
     const len7 = b1 & 0x7f;
     const masked = (b1 & 0x80) !== 0;
+    // The first two bytes decide every header rule: fail on them without waiting for the rest.
+    const violation = checkFrameHeader(b0, b1, this.messageOpcode, this.perMessageDeflate, this.role);
+    if (violation !== null) {
+      this.failWith(violation);
+      return false;
+    }
     const hl = 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + (masked ? 4 : 0);
     if (avail < hl) return false;
     if (buf.length - p < hl) {
@@ -200,12 +206,6 @@ export class Protocol {
     const fin = (b0 & 0x80) !== 0;
     const rsv1 = (b0 & 0x40) !== 0;
     const opcode = b0 & 0x0f;
-
-    const violation = checkFrameHeader(b0, b1, this.messageOpcode, this.perMessageDeflate, this.role);
-    if (violation !== null) {
-      this.failWith(violation);
-      return false;
-    }
     const isControl = (opcode & 0x08) !== 0;
 
     let length = len7;

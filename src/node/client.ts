@@ -97,7 +97,9 @@ function clientExtensions(opts: ClientOptions): ClientExtensions | null {
       try {
         pmd = acceptDeflateResponse(offer, extensions);
       } catch (err) {
-        throw new HandshakeError('WS_ERR_HANDSHAKE_EXTENSIONS', 0, `Invalid Sec-WebSocket-Extensions header: ${(err as Error).message}`);
+        // `ws`'s two messages: an extension other than permessage-deflate, or a bad response.
+        const unexpected = (err as Error).message === 'Server indicated an extension that was not requested';
+        throw new HandshakeError('WS_ERR_HANDSHAKE_EXTENSIONS', 0, unexpected ? (err as Error).message : 'Invalid Sec-WebSocket-Extensions header');
       }
       installDeflate(ws, pmd, opts.skipUTF8Validation);
     },
@@ -256,8 +258,11 @@ export function initAsClient(ws: WebSocket, address: string | URL, protocols: st
     ws._req = null;
     const failure = verifyResponse(ws, res, key, protocols, extensions);
     if (failure) {
+      // As `ws`: CLOSING at once, 'error' and 'close' on the next tick (after what the
+      // 'upgrade' listeners scheduled), with no socket assigned.
+      ws._readyState = ReadyState.CLOSING;
       socket.destroy();
-      emitErrorAndClose(ws, failure);
+      process.nextTick(emitErrorAndClose, ws, failure);
       return;
     }
     ws.setSocket(socket, head, {
@@ -325,7 +330,8 @@ function buildRequestOptions(url: URL, opts: ClientOptions, headers: OutgoingHtt
     timeout: opts.handshakeTimeout,
     defaultPort,
     host: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
-    port: url.port ? Number(url.port) : defaultPort,
+    // As `ws`: the URL's port as written (a string), else the scheme's default (a number).
+    port: url.port || defaultPort,
     path: url.pathname + url.search,
   } as https.RequestOptions & Record<string, unknown>;
   if (url.username || url.password) out.auth = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;

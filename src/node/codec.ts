@@ -9,6 +9,8 @@ import type { SendCallback, WebSocket } from './websocket.js';
 export interface MessageCodec {
   /** True while sends are queued behind a compression still in zlib (later writes must queue too). */
   readonly busy: boolean;
+  /** Bytes of the messages queued behind that compression (counted in `bufferedAmount`, as in `ws`). */
+  readonly bufferedBytes: number;
   /** True while an incoming message is in zlib: the core stays paused until it is delivered. */
   readonly inflating: boolean;
   /**

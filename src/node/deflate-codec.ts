@@ -46,6 +46,12 @@ export class DeflateCodec implements MessageCodec {
     return this.queue.length > 0;
   }
 
+  get bufferedBytes(): number {
+    let n = 0;
+    for (const job of this.queue) n += job.payload.length;
+    return n;
+  }
+
   /**
    * Whether a message of `length` bytes would be compressed. `ws`'s rule: the threshold
    * applies only with no context takeover (with a shared window even tiny messages shrink).
@@ -66,9 +72,9 @@ export class DeflateCodec implements MessageCodec {
       if (fin) this.fragmentCompressed = null;
     }
     if (this.queue.length === 0) {
-      if (!rsv1) return sendNow(ws, payload, binary, fin, false, cb);
+      if (!rsv1) return sendNow(ws, payload, binary, fin, false, cb, payload.length);
       const out = this.pmd.compressSync(payload, fin);
-      if (out !== null) return sendNow(ws, out, binary, fin, true, cb);
+      if (out !== null) return sendNow(ws, out, binary, fin, true, cb, payload.length);
     }
     this.queue.push({ payload, binary, fin, compress: rsv1, cb, action: null });
     if (this.queue.length === 1) this.pump();
@@ -88,7 +94,7 @@ export class DeflateCodec implements MessageCodec {
       if (job.action !== null) {
         job.action();
       } else if (!job.compress) {
-        sendNow(ws, job.payload, job.binary, job.fin, false, job.cb);
+        sendNow(ws, job.payload, job.binary, job.fin, false, job.cb, job.payload.length);
       } else {
         const out = this.pmd.compressSync(job.payload, job.fin);
         if (out === null) {
@@ -107,12 +113,12 @@ export class DeflateCodec implements MessageCodec {
               return;
             }
             queue.shift();
-            sendNow(ws, data!, job.binary, job.fin, true, job.cb);
+            sendNow(ws, data!, job.binary, job.fin, true, job.cb, job.payload.length);
             this.pump();
           });
           return;
         }
-        sendNow(ws, out, job.binary, job.fin, true, job.cb);
+        sendNow(ws, out, job.binary, job.fin, true, job.cb, job.payload.length);
       }
       queue.shift();
     }
@@ -184,13 +190,16 @@ export class DeflateCodec implements MessageCodec {
   }
 }
 
-function sendNow(ws: WebSocket, payload: Buffer, binary: boolean, fin: boolean, compressed: boolean, cb: SendCallback | undefined): void {
+/** `length`: the message's size before compression (what `bufferedAmount` counts, as in `ws`). */
+function sendNow(ws: WebSocket, payload: Buffer, binary: boolean, fin: boolean, compressed: boolean, cb: SendCallback | undefined, length: number): void {
   const core = ws._core;
   if (core === null || !core.send(payload, binary, fin, compressed)) {
     if (cb) process.nextTick(cb, new Error('WebSocket is not open'));
     return;
   }
-  if (cb) ws._port!.addCallback(cb);
+  const port = ws._port!;
+  port.pendingPayload += length;
+  if (cb) port.addCallback(cb);
 }
 
 // ─── Handshake hooks ────────────────────────────────────────────────────────────────────

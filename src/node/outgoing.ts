@@ -24,7 +24,9 @@ export function dispatch(ws: WebSocket, payload: Buffer, binary: boolean, fin: b
     if (cb) process.nextTick(cb, new StateError('WS_ERR_NOT_OPEN', 'WebSocket is not open'));
     return;
   }
-  if (cb) ws._port!.addCallback(cb);
+  const port = ws._port!;
+  port.pendingPayload += payload.length;
+  if (cb) port.addCallback(cb);
 }
 
 /** Run an outgoing operation after everything queued before it (Blob reads, compression). */
@@ -73,10 +75,18 @@ interface BlobJob {
   blob: Blob;
   onRead(data: Buffer): void;
   onError(err: Error): void;
+  cb: SendCallback | undefined;
+}
+
+/** An operation waiting behind a Blob: its callback and size are kept for `drop()`/`bufferedBytes`. */
+interface Step {
+  action: () => void;
+  cb: SendCallback | undefined;
+  bytes: number;
 }
 
 export class Outbox {
-  private readonly items: Array<(() => void) | BlobJob> = [];
+  private readonly items: Array<Step | BlobJob> = [];
   private reading = false;
 
   /** Whether operations must queue here instead of running now. */
@@ -84,21 +94,35 @@ export class Outbox {
     return this.reading || this.items.length > 0;
   }
 
-  push(action: () => void): void {
-    this.items.push(action);
+  /** Message bytes waiting here, the Blob being read included (`ws` counts them in bufferedAmount). */
+  get bufferedBytes(): number {
+    let n = 0;
+    for (const item of this.items) n += 'blob' in item ? item.blob.size : item.bytes;
+    return n;
   }
 
-  pushBlob(blob: Blob, onRead: (data: Buffer) => void, onError: (err: Error) => void): void {
-    this.items.push({ blob, onRead, onError });
+  push(action: () => void, cb?: SendCallback, bytes = 0): void {
+    this.items.push({ action, cb, bytes });
+  }
+
+  pushBlob(blob: Blob, onRead: (data: Buffer) => void, onError: (err: Error) => void, cb?: SendCallback): void {
+    this.items.push({ blob, onRead, onError, cb });
     if (!this.reading) this.run();
+  }
+
+  /** Give up on everything still waiting (the connection is gone); returns their callbacks. */
+  drop(): SendCallback[] {
+    const callbacks: SendCallback[] = [];
+    for (const item of this.items.splice(0)) if (item.cb) callbacks.push(item.cb);
+    return callbacks;
   }
 
   private run(): void {
     while (this.items.length > 0) {
       const item = this.items[0];
-      if (typeof item === 'function') {
+      if (!('blob' in item)) {
         this.items.shift();
-        item();
+        item.action();
         continue;
       }
       this.reading = true;

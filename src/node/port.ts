@@ -57,6 +57,8 @@ export class Port implements ProtocolHandler {
   private outLength = 0;
   /** Bytes queued here and not yet handed to the socket. */
   pendingBytes = 0;
+  /** Message bytes (payloads, no framing) among `pendingBytes`: what `bufferedAmount` counts, as `ws` does. */
+  pendingPayload = 0;
   /** The socket's own buffered bytes, as of the last flush (cheap backpressure estimate). */
   socketBuffered = 0;
   private callbacks: WriteCallback[] | null = null;
@@ -174,6 +176,7 @@ export class Port implements ProtocolHandler {
     this.chunks = null;
     const total = this.pendingBytes;
     this.pendingBytes = 0;
+    this.pendingPayload = 0;
     const callbacks = this.callbacks;
     this.callbacks = null;
     if (single === null && chunks === null && callbacks === null) return;
@@ -211,16 +214,17 @@ export class Port implements ProtocolHandler {
     }
   }
 
-  /** Drop everything queued (the socket is being destroyed). */
-  discard(): void {
+  /** Drop everything queued (the socket is being destroyed); callbacks get `message`. */
+  discard(message = 'The socket was closed before the data was written'): void {
     this.chunks = null;
     this.out = null;
     this.outLength = 0;
     this.pendingBytes = 0;
+    this.pendingPayload = 0;
     const callbacks = this.callbacks;
     this.callbacks = null;
     if (callbacks) {
-      const err = new Error('The socket was closed before the data was written');
+      const err = new Error(message);
       process.nextTick(() => {
         for (const cb of callbacks) cb(err);
       });

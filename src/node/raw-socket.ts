@@ -171,11 +171,14 @@ export class RawSocket extends EventEmitter {
 
   /** The sink may get a borrowed chunk (it copies what it keeps); listeners get their own. */
   private emitData(chunk: Buffer, borrowed: boolean): void {
+    // Whether 'data' listeners exist is decided before the sink runs, as EventEmitter
+    // snapshots its listeners: a listener added by the sink's own work (a 'connection'
+    // handler, called while the upgrade server's sink reads the request head) must not
+    // receive the chunk that work consumed (the HTTP request).
+    const listening = (this as unknown as { _events?: Record<string, unknown> })._events?.data !== undefined;
     const sink = this.sink;
     if (sink !== null) sink.data(this, chunk);
-    if ((this as unknown as { _events?: Record<string, unknown> })._events?.data !== undefined) {
-      this.emit('data', borrowed ? Buffer.from(chunk) : chunk);
-    }
+    if (listening) this.emit('data', borrowed ? Buffer.from(chunk) : chunk);
   }
 
   /** @internal The peer finished sending (FIN). */

@@ -140,11 +140,19 @@ export class WebSocket extends typedEmitter<WebSocketEventMap>() implements Port
     this._binaryType = type;
   }
 
-  /** Bytes queued by `send()` and friends that the network has not taken yet. */
+  /**
+   * Bytes queued by `send()` and friends that the network has not taken yet, counted as `ws`
+   * does: the socket's buffer, plus the messages (payload bytes, not frames) still waiting
+   * here — for a write, behind a Blob being read, or in zlib — and those sent after closing.
+   */
   get bufferedAmount(): number {
     const socket = this._socket;
-    if (socket === null || this._port === null) return this._bufferedAfterClose;
-    return socket.writableLength + this._port.pendingBytes + this._bufferedAfterClose;
+    const port = this._port;
+    if (socket === null || port === null) return this._bufferedAfterClose;
+    let n = socket.writableLength + port.pendingPayload + this._bufferedAfterClose;
+    if (this._outbox !== null) n += this._outbox.bufferedBytes;
+    if (this._codec !== null) n += this._codec.bufferedBytes;
+    return n;
   }
 
   /** @internal CloseEvent.wasClean: both Close frames were exchanged. */
@@ -175,6 +183,7 @@ export class WebSocket extends typedEmitter<WebSocketEventMap>() implements Port
   /** @internal Take over `socket` after a successful opening handshake. */
   setSocket(socket: Duplex, head: Buffer, settings: SocketSettings): void {
     const port = new Port(this, socket);
+    const generate = settings.generateMask;
     const core = new Protocol(port, {
       role: this._isServer ? 'server' : 'client',
       maxPayload: settings.maxPayload,
@@ -183,7 +192,14 @@ export class WebSocket extends typedEmitter<WebSocketEventMap>() implements Port
       skipUTF8Validation: settings.skipUTF8Validation,
       autoPong: settings.autoPong,
       perMessageDeflate: this._codec !== null,
-      generateMask: settings.generateMask,
+      // As `ws`, the user's function gets a zeroed buffer: one that writes nothing masks with zeros.
+      generateMask:
+        generate === undefined
+          ? undefined
+          : (mask: Buffer) => {
+              mask.fill(0);
+              generate(mask);
+            },
     });
     this._port = port;
     this._core = core;
@@ -229,12 +245,13 @@ export class WebSocket extends typedEmitter<WebSocketEventMap>() implements Port
       // Read first; everything sent after it waits in the outbox, in order.
       (this._outbox ??= new Outbox()).pushBlob(
         data,
-        (bytes) => dispatch(this, bytes, binary, fin, compress, cb),
-        (err) => cb?.(err),
+        (bytes) => this.blobRead(bytes, binary, fin, compress, cb),
+        (err) => this.blobFailed(err, cb),
+        cb,
       );
     } else {
       const payload = Buffer.isBuffer(data) ? data : toBuffer(data as Exclude<Data, Blob>);
-      if (this._outbox?.active) this._outbox.push(() => dispatch(this, payload, binary, fin, compress, cb));
+      if (this._outbox?.active) this._outbox.push(() => dispatch(this, payload, binary, fin, compress, cb), cb, payload.length);
       else dispatch(this, payload, binary, fin, compress, cb);
     }
     this._fragmentOpen = !fin;
@@ -245,6 +262,40 @@ export class WebSocket extends typedEmitter<WebSocketEventMap>() implements Port
       for (const action of held) action();
     }
     return this.underHighWaterMark();
+  }
+
+  /** A Blob given to `send()` was read: send it, unless the socket was destroyed meanwhile (as `ws`). */
+  private blobRead(bytes: Buffer, binary: boolean, fin: boolean, compress: boolean, cb: SendCallback | undefined): void {
+    const socket = this._socket;
+    if (socket !== null && !socket.destroyed) {
+      dispatch(this, bytes, binary, fin, compress, cb);
+      return;
+    }
+    const waiting = this._outbox!.drop();
+    const err = new Error('The socket was closed while the blob was being read');
+    process.nextTick(() => {
+      cb?.(err);
+      for (const w of waiting) w(err);
+    });
+  }
+
+  /**
+   * A Blob could not be read: nothing after it can go out in order. As `ws` does: fail its
+   * callback and those waiting behind it, end the socket, and emit 'error' (once).
+   */
+  private blobFailed(err: Error, cb: SendCallback | undefined): void {
+    const waiting = this._outbox!.drop();
+    process.nextTick(() => {
+      cb?.(err);
+      for (const w of waiting) w(err);
+      if (this._readyState === ReadyState.CLOSED) return;
+      if (this._readyState === ReadyState.OPEN) {
+        this._readyState = ReadyState.CLOSING;
+        this.setCloseTimer();
+      }
+      this.endSocket();
+      this.emitError(err);
+    });
   }
 
   private underHighWaterMark(): boolean {
@@ -258,9 +309,7 @@ export class WebSocket extends typedEmitter<WebSocketEventMap>() implements Port
   }
 
   private sendAfterClose(data: Data | undefined, cb?: SendCallback): void {
-    if (data !== undefined && data !== null && !isBlob(data)) {
-      this._bufferedAfterClose += toBuffer(data as Exclude<Data, Blob>).length;
-    }
+    if (data) this._bufferedAfterClose += isBlob(data) ? data.size : toBuffer(data as Exclude<Data, Blob>).length;
     if (cb) {
       const state = this._readyState;
       const err = new StateError('WS_ERR_NOT_OPEN', `WebSocket is not open: readyState ${state} (${STATE_NAMES[state]})`);
@@ -299,9 +348,11 @@ export class WebSocket extends typedEmitter<WebSocketEventMap>() implements Port
     const send = () => {
       const sent = kind === 'ping' ? this._core!.ping(payload) : this._core!.pong(payload);
       if (!sent) return this.sendAfterClose(payload, cb);
-      if (cb) this._port!.addCallback(cb);
+      const port = this._port!;
+      port.pendingPayload += payload.length;
+      if (cb) port.addCallback(cb);
     };
-    if (this._outbox?.active) this._outbox.push(send);
+    if (this._outbox?.active) this._outbox.push(send, cb, payload.length);
     else send();
   }
 
@@ -317,11 +368,13 @@ export class WebSocket extends typedEmitter<WebSocketEventMap>() implements Port
       abortConnecting(this, 'WebSocket was closed before the connection was established');
       return;
     }
-    const core = this._core!;
+    const core = this._core;
     if (this._readyState === ReadyState.CLOSING) {
-      if (core.closeSent && (core.closeReceived || core.failed)) this.endSocket();
+      // core is null when the handshake failed (close() called from that 'error' listener).
+      if (core !== null && core.closeSent && (core.closeReceived || core.failed)) this.endSocket();
       return;
     }
+    if (core === null) return;
     if (code !== undefined && (typeof code !== 'number' || !isValidCloseCode(code))) {
       throw withCode(new TypeError('First argument must be a valid error code number'), 'WS_ERR_INVALID_CLOSE_CODE');
     }
@@ -348,7 +401,8 @@ export class WebSocket extends typedEmitter<WebSocketEventMap>() implements Port
       return;
     }
     this._readyState = ReadyState.CLOSING;
-    this._port?.discard();
+    // With permessage-deflate, `ws` reports sends not yet written with this message.
+    this._port?.discard(this._codec !== null ? 'The socket was closed while data was being compressed' : undefined);
     this._socket?.destroy();
   }
 
@@ -494,6 +548,8 @@ export class WebSocket extends typedEmitter<WebSocketEventMap>() implements Port
 }
 
 for (const [i, name] of STATE_NAMES.entries()) {
+  // As `ws`: enumerable, read-only and non-configurable, on the class and on instances.
+  Object.defineProperty(WebSocket, name, { enumerable: true, value: i, writable: false, configurable: false });
   Object.defineProperty(WebSocket.prototype, name, { enumerable: true, value: i });
 }
 for (const name of ['binaryType', 'bufferedAmount', 'extensions', 'isPaused', 'protocol', 'readyState', 'url', 'onopen', 'onmessage', 'onclose', 'onerror']) {

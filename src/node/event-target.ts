@@ -7,49 +7,92 @@ import { Buffer } from 'node:buffer';
  * listens this way.
  */
 
-const kTarget = Symbol('target');
+// The state of the event objects lives under module-private symbols; what users see are
+// read-only accessors on the prototypes, enumerable and configurable, as `ws` defines them
+// (`for…in` lists them, assignments do not change them, `JSON.stringify` gives `{}`).
+const kTarget = Symbol('kTarget');
+const kType = Symbol('kType');
+const kData = Symbol('kData');
+const kCode = Symbol('kCode');
+const kReason = Symbol('kReason');
+const kWasClean = Symbol('kWasClean');
+const kError = Symbol('kError');
+const kMessage = Symbol('kMessage');
+
+/** Makes the named accessors of `proto` enumerable (class accessors are not). */
+function enumerable(proto: object, names: string[]): void {
+  for (const name of names) Object.defineProperty(proto, name, { enumerable: true });
+}
 
 export class Event {
-  readonly type: string;
-  [kTarget]: unknown = null;
+  declare [kTarget]: unknown;
+  declare [kType]: string;
+  // `ws` accepts a missing type (the event's type is then undefined); so do we.
   constructor(type: string) {
-    if (arguments.length === 0) throw new TypeError('The "type" argument must be specified');
-    this.type = type;
+    this[kTarget] = null;
+    this[kType] = type;
   }
   get target(): unknown {
     return this[kTarget];
   }
-}
-
-export class MessageEvent extends Event {
-  readonly data: unknown;
-  constructor(type: string, init: { data?: unknown } = {}) {
-    super(type);
-    this.data = init.data === undefined ? null : init.data;
+  get type(): string {
+    return this[kType];
   }
 }
+enumerable(Event.prototype, ['target', 'type']);
+
+// Each member of the init dictionary defaults only when it is undefined (an explicit null is
+// kept, as `ws` does). A null dictionary throws a TypeError, as in `ws`.
+export class MessageEvent extends Event {
+  declare [kData]: unknown;
+  constructor(type: string, options: { data?: unknown } = {}) {
+    super(type);
+    this[kData] = options.data === undefined ? null : options.data;
+  }
+  get data(): unknown {
+    return this[kData];
+  }
+}
+enumerable(MessageEvent.prototype, ['data']);
 
 export class CloseEvent extends Event {
-  readonly code: number;
-  readonly reason: string;
-  readonly wasClean: boolean;
-  constructor(type: string, init: { code?: number; reason?: string; wasClean?: boolean } = {}) {
+  declare [kCode]: number;
+  declare [kReason]: string;
+  declare [kWasClean]: boolean;
+  constructor(type: string, options: { code?: number; reason?: string; wasClean?: boolean } = {}) {
     super(type);
-    this.code = init.code ?? 0;
-    this.reason = init.reason ?? '';
-    this.wasClean = init.wasClean ?? false;
+    this[kCode] = options.code === undefined ? 0 : options.code;
+    this[kReason] = options.reason === undefined ? '' : options.reason;
+    this[kWasClean] = options.wasClean === undefined ? false : options.wasClean;
+  }
+  get code(): number {
+    return this[kCode];
+  }
+  get reason(): string {
+    return this[kReason];
+  }
+  get wasClean(): boolean {
+    return this[kWasClean];
   }
 }
+enumerable(CloseEvent.prototype, ['code', 'reason', 'wasClean']);
 
 export class ErrorEvent extends Event {
-  readonly error: unknown;
-  readonly message: string;
-  constructor(type: string, init: { error?: unknown; message?: string } = {}) {
+  declare [kError]: unknown;
+  declare [kMessage]: string;
+  constructor(type: string, options: { error?: unknown; message?: string } = {}) {
     super(type);
-    this.error = init.error ?? null;
-    this.message = init.message ?? '';
+    this[kError] = options.error === undefined ? null : options.error;
+    this[kMessage] = options.message === undefined ? '' : options.message;
+  }
+  get error(): unknown {
+    return this[kError];
+  }
+  get message(): string {
+    return this[kMessage];
   }
 }
+enumerable(ErrorEvent.prototype, ['error', 'message']);
 
 type Handler = ((event: any) => void) | { handleEvent(event: any): void };
 type Wrapper = ((...args: any[]) => void) & { [kListener]?: Handler; [kOnAttribute]?: boolean };

@@ -86,14 +86,22 @@ export function createWebSocketStream(ws: WebSocket, options?: DuplexOptions): D
     ws.send(chunk, callback);
   };
 
-  duplex.on('end', function onEnd(this: Duplex) {
-    if (!this.destroyed && this.writableFinished) this.destroy();
-  });
-  duplex.on('error', function onError(this: Duplex) {
-    this.removeListener('error', onError);
-    this.destroy();
-    // Re-throw only when the user has no 'error' listener of their own.
-    if (this.listenerCount('error') === 0) this.on('error', () => {});
-  });
+  duplex.on('end', duplexOnEnd);
+  duplex.on('error', duplexOnError);
   return duplex;
+}
+
+function duplexOnEnd(this: Duplex): void {
+  if (!this.destroyed && this.writableFinished) this.destroy();
+}
+
+/**
+ * The stream's own first 'error' listener: destroy the stream. When the user has no 'error'
+ * listener of their own, emit the error again so that it throws (an EventEmitter with no
+ * 'error' listener throws), as `ws` does: the error is not swallowed.
+ */
+function duplexOnError(this: Duplex, err: Error): void {
+  this.removeListener('error', duplexOnError);
+  this.destroy();
+  if (this.listenerCount('error') === 0) this.emit('error', err);
 }

@@ -69,6 +69,14 @@ function isBlob(value: unknown): value is Blob {
   return hasBlob && value instanceof Blob;
 }
 
+/** What a send/ping/pong was given, as the frame will carry it: strings stay strings (as `ws`), Blobs are read later. */
+function payloadOf(data: Data | undefined): { payload: Payload | Blob; length: number; readOnly: boolean } {
+  if (typeof data === 'string') return { payload: data, length: Buffer.byteLength(data), readOnly: false };
+  if (isBlob(data)) return { payload: data, length: data.size, readOnly: false };
+  const b = asBuffer(data);
+  return { payload: b.buf, length: b.buf.length, readOnly: b.readOnly };
+}
+
 /** `ws`'s conversion: views of the caller's memory are read-only, fresh copies are not. */
 function asBuffer(data: unknown): { buf: Buffer; readOnly: boolean } {
   if (Buffer.isBuffer(data)) return { buf: data, readOnly: true };
@@ -173,21 +181,7 @@ export class Sender {
   }
 
   private control(opcode: number, data: Data | undefined, mask: boolean | undefined, cb: Callback | undefined): void {
-    let payload: Payload | Blob;
-    let length: number;
-    let readOnly = false;
-    if (typeof data === 'string') {
-      payload = data;
-      length = Buffer.byteLength(data);
-    } else if (isBlob(data)) {
-      payload = data;
-      length = data.size;
-    } else {
-      const b = asBuffer(data);
-      payload = b.buf;
-      length = b.buf.length;
-      readOnly = b.readOnly;
-    }
+    const { payload, length, readOnly } = payloadOf(data);
     if (length > 125) throw withCode(new RangeError('The data size must not be greater than 125 bytes'), 'WS_ERR_CONTROL_PAYLOAD_TOO_LONG');
     const options = this.options(opcode, true, false, mask, readOnly);
     this.run(isBlob(payload) ? Sender.prototype.readBlob : Sender.prototype.dispatch, payload, false, options, cb);
@@ -196,21 +190,7 @@ export class Sender {
   /** Send a data frame; `fin: false` starts or continues a fragmented message (§5.4). */
   send(data: Data, options: SenderSendOptions = {}, cb?: Callback): void {
     const deflate = this.extensions['permessage-deflate'] as Deflater | undefined;
-    let payload: Payload | Blob;
-    let length: number;
-    let readOnly = false;
-    if (typeof data === 'string') {
-      payload = data;
-      length = Buffer.byteLength(data);
-    } else if (isBlob(data)) {
-      payload = data;
-      length = data.size;
-    } else {
-      const b = asBuffer(data);
-      payload = b.buf;
-      length = b.buf.length;
-      readOnly = b.readOnly;
-    }
+    const { payload, length, readOnly } = payloadOf(data);
     let opcode: number = options.binary ? Opcode.Binary : Opcode.Text;
     let rsv1 = false;
     if (this.firstFragment) {

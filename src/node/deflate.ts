@@ -304,6 +304,23 @@ export class PerMessageDeflate {
     this.deflateDriver = null;
   }
 
+  /**
+   * A job of the public compress()/decompress() that finished synchronously: its callback still
+   * comes on a later turn, as `ws`'s always does, and a cleanup() before then settles it instead
+   * (as in `ws`). The codec calls compressSync()/decompressSync() and skips this.
+   */
+  private settleLater(p: Pending, slot: 'deflating' | 'inflating', result: Buffer | ProtocolError): void {
+    this[slot] = p;
+    setImmediate(() => {
+      if (p.finished) return;
+      p.finished = true;
+      this[slot] = null;
+      p.done();
+      if (result instanceof ProtocolError) p.cb(result);
+      else p.cb(null, result);
+    });
+  }
+
   /** Compress a message or fragment; `cb(err, bytes)` (trailer stripped when `fin`, §7.2.1). */
   compress(data: Buffer, fin: boolean, cb: ZlibCallback): void {
     this.deflateJobs.add((done) => {
@@ -315,16 +332,7 @@ export class PerMessageDeflate {
       const p: Pending = { done, cb, buffers: [], total: 0, fin, finished: false };
       const sync = data.length > DEFAULTS.syncDeflateBelow ? null : this.deflateNow(data, fin);
       if (sync !== null) {
-        // Done already, but the callback comes later, as `ws`'s always does (and cleanup()
-        // before then fails it, as in `ws`). The codec uses compressSync() for its fast path.
-        this.deflating = p;
-        setImmediate(() => {
-          if (p.finished) return;
-          p.finished = true;
-          this.deflating = null;
-          done();
-          cb(null, sync);
-        });
+        this.settleLater(p, 'deflating', sync);
         return;
       }
       const dir = this.directions;
@@ -440,17 +448,7 @@ export class PerMessageDeflate {
       const p: Pending = { done, cb, buffers: [], total: 0, fin, finished: false };
       const sync = fin && !this.inflateJobMid ? this.inflateNow(data) : null;
       if (sync !== null) {
-        // Done already, but the callback comes later, as `ws`'s always does (cleanup() before
-        // then drops it, as in `ws`). The codec uses decompressSync() for its fast path.
-        this.inflating = p;
-        setImmediate(() => {
-          if (p.finished) return;
-          p.finished = true;
-          this.inflating = null;
-          done();
-          if (sync instanceof ProtocolError) cb(sync);
-          else cb(null, sync);
-        });
+        this.settleLater(p, 'inflating', sync);
         return;
       }
       this.inflateJobMid = !fin;

@@ -23,6 +23,12 @@ export const DEFAULTS = {
   highWaterMark: 16 * 1024,
   /** bytes — frames below this total are coalesced into one buffer before writing (one copy beats one syscall). */
   coalesceBelow: 16 * 1024,
+  /**
+   * bytes — with `lendMessages`, idle lent buffers the process keeps for the next large
+   * messages; beyond it returned buffers are left to the GC. 8 MiB holds a 1 MiB message for
+   * each of a few connections receiving at once (the reuse that pays, bench/README.md).
+   */
+  lendPoolIdleBytes: 8 * 1024 * 1024,
 
   // ─── permessage-deflate (RFC 7692) ───────────────────────────────────────────────────
   /**

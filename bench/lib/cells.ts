@@ -46,6 +46,13 @@ export interface Cell {
    * instead of none: each connection keeps its zlib windows between messages.
    */
   takeover?: boolean;
+  /**
+   * The servers are asked to lend messages (`lendMessages: true`): hyperwire delivers large
+   * messages in reused buffers valid during the listener, the way uWebSockets.js does; `ws` has
+   * no such option and runs as always. The echo handler only sends the message back, which
+   * that contract allows.
+   */
+  lend?: boolean;
   load: LoadSpec;
   metrics: MetricDef[];
   /** Whether "load-bound" makes sense (not for the 1-in-flight latency cell). */
@@ -97,6 +104,7 @@ export function allCells(opts: CellOptions): Cell[] {
     echoCell('echo-64', 'echo 64 B text, 100 conns × 16 in flight', 100, 16, 64, false, false, msgsPerSec('round trips', { op: '>=', ratio: 8 })),
     echoCell('echo-16k', 'echo 16 KiB binary, 50 conns × 2 in flight', 50, 2, 16 * KiB, true, false, mbPerSec({ op: '>=', ratio: 2 })),
     echoCell('echo-1m', 'echo 1 MiB binary, 4 conns × 2 in flight', 4, 2, MiB, true, false, mbPerSec({ op: '>=', ratio: 2 })),
+    { ...echoCell('echo-1m-lent', 'echo 1 MiB binary, messages lent (hyperwire lendMessages), 4 conns × 2 in flight', 4, 2, MiB, true, false, mbPerSec({ op: '>=', ratio: 2 })), lend: true },
     {
       id: 'latency', title: 'latency 64 B text, 1 conn × 1 in flight', serverMode: 'echo', deflate: false,
       load: { mode: 'latency', conns: 1, inflight: 1, size: 64, binary: false, spin: true },

@@ -50,7 +50,7 @@ export interface RunRecord {
 
 export async function runCell(cell: Cell, slot: Impl, rep: number, opts: RunOptions): Promise<RunRecord> {
   const server = await ServerProcess.start(
-    { impl: slot, mode: cell.serverMode, deflate: cell.deflate, takeover: cell.takeover, hyperwireIsWs: opts.hyperwireIsWs },
+    { impl: slot, mode: cell.serverMode, deflate: cell.deflate, takeover: cell.takeover, lend: cell.lend, hyperwireIsWs: opts.hyperwireIsWs },
     opts.pinning,
   );
   try {

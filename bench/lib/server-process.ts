@@ -21,6 +21,8 @@ export interface ServerSpec {
   deflate: boolean;
   /** With `deflate`: context takeover both ways instead of none. */
   takeover?: boolean;
+  /** Ask for lent messages (`lendMessages`); servers without the option ignore it. */
+  lend?: boolean;
   /** Put `ws` in the hyperwire slot (HYPERWIRE_BENCH_IMPL=ws). */
   hyperwireIsWs: boolean;
 }
@@ -41,6 +43,7 @@ export class ServerProcess {
     if (spec.impl === 'minimal-echo-c') return ServerProcess.startNative(pinning);
     const script = fileURLToPath(new URL(`../servers/${spec.impl}.ts`, import.meta.url));
     const nodeArgs = ['--expose-gc', '--import', 'tsx', script, '--port', '0', '--mode', spec.mode, '--deflate', spec.deflate ? (spec.takeover ? 'takeover' : '1') : '0'];
+    if (spec.lend) nodeArgs.push('--lend', '1');
     const { command, args } = pinning.wrap(SERVER_CPU, process.execPath, nodeArgs);
     const env = { ...process.env };
     if (spec.hyperwireIsWs) env.HYPERWIRE_BENCH_IMPL = 'ws';

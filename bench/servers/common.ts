@@ -6,7 +6,7 @@
  * protocol with the runner) lives here so both sides run byte-for-byte the same
  * application code.
  *
- * Flags:  --port N (0 = ephemeral)  --mode echo|broadcast  --deflate 0|1|takeover
+ * Flags:  --port N (0 = ephemeral)  --mode echo|broadcast  --deflate 0|1|takeover  --lend 0|1
  *
  * IPC (when started by bench/run.ts with an IPC channel):
  *   -> { type: 'ready', port, impl }          once listening
@@ -39,6 +39,7 @@ export interface BenchServerOptions {
   host: string;
   port: number;
   clientTracking: boolean;
+  lendMessages?: boolean;
   perMessageDeflate:
     | false
     | { threshold: number; serverNoContextTakeover: boolean; clientNoContextTakeover: boolean };
@@ -54,6 +55,7 @@ export function runBenchServer(WebSocketServer: BenchServerClass, impl: string):
       port: { type: 'string', default: '0' },
       mode: { type: 'string', default: 'echo' },
       deflate: { type: 'string', default: '0' },
+      lend: { type: 'string', default: '0' },
     },
   });
   const mode = values.mode;
@@ -72,6 +74,9 @@ export function runBenchServer(WebSocketServer: BenchServerClass, impl: string):
     perMessageDeflate: deflate
       ? { threshold: 0, serverNoContextTakeover: !takeover, clientNoContextTakeover: !takeover }
       : false,
+    // `--lend 1`: hyperwire lends large messages for the listener's duration (the handlers
+    // below only send them on); `ws` has no such option and ignores it.
+    ...(values.lend === '1' ? { lendMessages: true } : {}),
   });
 
   const broadcast =

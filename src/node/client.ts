@@ -275,6 +275,7 @@ export function initAsClient(ws: WebSocket, address: string | URL, protocols: st
       closeTimeout: opts.closeTimeout,
       generateMask: opts.generateMask,
       highWaterMark: opts.highWaterMark,
+      lendMessages: opts.lendMessages,
     });
   });
 
@@ -355,7 +356,7 @@ function buildRequestOptions(url: URL, opts: ClientOptions, headers: OutgoingHtt
 const OWN_OPTIONS = new Set([
   'protocolVersion', 'headers', 'origin', 'handshakeTimeout', 'perMessageDeflate', 'followRedirects', 'maxRedirects',
   'finishRequest', 'maxPayload', 'maxFragments', 'maxBufferedChunks', 'skipUTF8Validation', 'autoPong',
-  'allowSynchronousEvents', 'closeTimeout', 'generateMask', 'highWaterMark', 'protocol', 'host', 'path', 'port',
+  'allowSynchronousEvents', 'closeTimeout', 'generateMask', 'highWaterMark', 'lendMessages', 'protocol', 'host', 'path', 'port',
   'hostname', 'socketPath', 'timeout', 'method', 'proxy', 'net', 'tls', 'protocols',
 ]);
 function passThrough(opts: ClientOptions): Record<string, unknown> {

@@ -3,6 +3,8 @@ import { Buffer } from 'node:buffer';
 import type { Duplex } from 'node:stream';
 import type { ProtocolError } from '../errors.js';
 import type { ProtocolHandler } from '../protocol/protocol.js';
+import { lendPool } from './lend-pool.js';
+import { RawSocket } from './raw-socket.js';
 
 /**
  * Output batching between the sans-I/O `Protocol` and a socket.
@@ -65,6 +67,8 @@ export class Port implements ProtocolHandler {
   private scheduled = false;
   /** `send()` reported backpressure: emit `drain` once the socket empties. */
   needDrain = false;
+  /** `lendMessages`: large messages land in lent buffers (lend-pool.ts). */
+  lend = false;
 
   constructor(owner: PortOwner, socket: Duplex) {
     this.owner = owner;
@@ -88,6 +92,12 @@ export class Port implements ProtocolHandler {
   }
   deferCloseReply(): boolean {
     return this.owner._closeReplyMustWait();
+  }
+  borrow(length: number): Buffer | null {
+    return this.lend ? lendPool.take(length) : null;
+  }
+  giveBack(buffer: Buffer): void {
+    lendPool.giveBack(buffer);
   }
 
   /** Queue `data` as is (it is not copied; the caller must not change it afterwards). */
@@ -189,6 +199,12 @@ export class Port implements ProtocolHandler {
     if (socket === null || socket.destroyed || !socket.writable) {
       if (done) process.nextTick(done, new Error('The socket is not writable'));
       return;
+    }
+    if (lendPool.active && !(socket instanceof RawSocket)) {
+      // A stream keeps what it cannot write at once, past the lent buffer's reuse: copy.
+      // (A RawSocket pins lent memory for the writes libuv queues instead.)
+      if (single !== null) single = lendPool.own(single);
+      else if (chunks !== null) for (let i = 0; i < chunks.length; i++) chunks[i] = lendPool.own(chunks[i]);
     }
     let ok: boolean;
     if (single !== null) {

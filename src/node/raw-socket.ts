@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { B, UV_ENOTCONN, UV_EOF, bindings, ignoreRead, streamError, uvError, type Req, type TcpHandle, type WriteCallback } from './libuv.js';
 import type { RawServer } from './raw-server.js';
 import { maskArena } from '../protocol/simd-mask.js';
+import { lendPool } from './lend-pool.js';
 
 /**
  * TCP on libuv handles directly, for the server hyperwire owns (`WebSocketServer({ port })`).
@@ -335,6 +336,8 @@ export class RawSocket extends EventEmitter {
       // The kernel did not take it all: libuv keeps the rest, and tells us when it is out.
       req.socket = this;
       req.buffer = buf ?? chunks;
+      // libuv writes the rest from this memory later: a lent message's buffer must wait for it.
+      if (lendPool.active) lendPool.pinAll(req.buffer!, true);
       req.callback = cb;
       this.asyncWrites++;
       this.lastAsyncReq = req;
@@ -612,6 +615,7 @@ function onWriteComplete(this: Req, status: number): void {
   const socket = this.socket;
   const cb = this.callback;
   const after = this.after;
+  if (this.buffer !== null && lendPool.active) lendPool.pinAll(this.buffer, false);
   this.buffer = null;
   this.callback = null;
   this.after = null;

@@ -11,6 +11,7 @@ import { buildUpgradeResponse, validateUpgradeRequest, type UpgradeRequest } fro
 import { createUpgradeServer } from './upgrade-server.js';
 import type { RawServer } from './raw-server.js';
 import { RawSocket } from './raw-socket.js';
+import { lendPool } from './lend-pool.js';
 import { afterMessage, dispatch, outgoing, sendFrame } from './outgoing.js';
 import { typedEmitter, type WebSocketServerEventMap } from './events.js';
 import { WebSocket, kWebSocket, toBuffer, type Data, type SocketSettings } from './websocket.js';
@@ -205,7 +206,8 @@ export class WebSocketServer extends typedEmitter<WebSocketServerEventMap>() {
    */
   broadcast(data: Data, options: BroadcastOptions = {}): number {
     if (!this.clients) return 0;
-    const payload = toBuffer(data as Exclude<Data, Blob>);
+    // A lent message (lend-pool.ts) may wait behind a receiver's fragmented message or zlib.
+    const payload = lendPool.own(toBuffer(data as Exclude<Data, Blob>));
     const binary = options.binary ?? typeof data !== 'string';
     const compress = options.compress ?? true;
     const except = options.except;
@@ -357,6 +359,7 @@ export class WebSocketServer extends typedEmitter<WebSocketServerEventMap>() {
       allowSynchronousEvents: o.allowSynchronousEvents,
       closeTimeout: o.closeTimeout,
       highWaterMark: o.highWaterMark,
+      lendMessages: o.lendMessages,
     });
     if (this.clients) {
       this.clients.add(ws);

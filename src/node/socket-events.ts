@@ -59,6 +59,7 @@ function socketOnClose(this: SocketWithWs): void {
   this.removeListener('drain', socketOnDrain);
   ws._port!.socket = null;
   ws._port!.discard();
+  ws._core?.dropLanding();
   ws._readyState = ReadyState.CLOSING;
   ws.emitClose();
 }

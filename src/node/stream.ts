@@ -3,6 +3,7 @@ import { Buffer } from 'node:buffer';
 import { Duplex, type DuplexOptions } from 'node:stream';
 import { ReadyState } from '../protocol/constants.js';
 import type { WebSocket } from './websocket.js';
+import { lendPool } from './lend-pool.js';
 
 /**
  * `createWebSocketStream(ws, options)`: a Duplex over a WebSocket, as `ws` has it. Each
@@ -24,7 +25,8 @@ export function createWebSocketStream(ws: WebSocket, options?: DuplexOptions): D
   });
 
   ws.on('message', (msg: Buffer, isBinary: boolean) => {
-    const data = !isBinary && duplex.readableObjectMode ? msg.toString() : msg;
+    // The stream keeps what it is given: a lent message (lendMessages) is copied.
+    const data = !isBinary && duplex.readableObjectMode ? msg.toString() : lendPool.own(msg);
     if (!duplex.push(data)) ws.pause();
   });
 

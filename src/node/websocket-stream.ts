@@ -2,6 +2,7 @@ import { Buffer } from 'node:buffer';
 import { CloseCode } from '../protocol/constants.js';
 import type { ClientOptions } from './client.js';
 import { WebSocket } from './websocket.js';
+import { lendPool } from './lend-pool.js';
 
 /**
  * The WHATWG `WebSocketStream` (as shipped in Chromium and undici), on top of our client:
@@ -128,7 +129,8 @@ export class WebSocketStream {
     }
     ws.on('error', () => {}); // reported through `opened`/`closed`
     ws.once('open', () => this.onOpen(ws));
-    ws.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(ws, data, isBinary));
+    // The stream keeps what it is given: a lent message (lendMessages) is copied.
+    ws.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(ws, lendPool.own(data) as Buffer, isBinary));
     ws.once('close', (code: number, reason: Buffer) => this.onClose(ws, code, reason.toString()));
   }
 

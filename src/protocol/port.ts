@@ -39,6 +39,14 @@ export interface ProtocolHandler {
   onClose(code: number, reason: Buffer): void;
   /** We failed the connection; the Close frame with `err.closeCode` has been written. */
   onError(err: ProtocolError): void;
+  /**
+   * Optional: a buffer of exactly `length` bytes to land a large single-frame message in, lent
+   * to the application for the duration of `onMessage` (`lendMessages`); null (or absent) for
+   * a buffer of the core's own that the application keeps. Handed back with `giveBack` once
+   * `onMessage` returns.
+   */
+  borrow?(length: number): Buffer | null;
+  giveBack?(buffer: Buffer): void;
   /** Bytes to send, in order. */
   write(data: Buffer): void;
   /**

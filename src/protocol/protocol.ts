@@ -75,6 +75,8 @@ export class Protocol {
   /** A large payload's own buffer while its bytes arrive (`land`); `landed` bytes are in. */
   private landing: Buffer | null = null;
   private landed = 0;
+  /** `landing` was lent by the handler (`borrow`): give it back once delivered. */
+  private landingLent = false;
 
   // The message being assembled.
   private messageOpcode = 0;
@@ -263,7 +265,12 @@ export class Protocol {
           // chunk into it as it arrives, unmasked on the way, instead of keeping copies of the
           // chunks to gather at the end. (Not before a quarter has come: a peer announcing a
           // huge frame must send bytes for the memory it makes us hold.)
-          this.landing = payloadBuffer(length);
+          // Lent memory only for a whole uncompressed message in one frame: fragments and
+          // compressed input outlive the delivery.
+          const lend = this.fin && this.fragments.length === 0 && !this.messageCompressed && this.opcode !== Opcode.Continuation;
+          const lent = lend ? (this.handler.borrow?.(length) ?? null) : null;
+          this.landingLent = lent !== null;
+          this.landing = lent ?? payloadBuffer(length);
           this.landed = 0;
           return this.land();
         }
@@ -333,7 +340,16 @@ export class Protocol {
     this.landing = null;
     this.ascii = false;
     this.state = ParseState.Header;
-    this.dataFrame(out);
+    if (!this.landingLent) {
+      this.dataFrame(out);
+      return true;
+    }
+    this.landingLent = false;
+    try {
+      this.dataFrame(out);
+    } finally {
+      this.handler.giveBack!(out);
+    }
     return true;
   }
 
@@ -442,6 +458,16 @@ export class Protocol {
    * not sent one yet), stop reading, and tell the handler. Returns false so parse steps can
    * `return this.fail(...)`.
    */
+  /** The transport is gone: a lent buffer a message was landing in goes back unused. */
+  dropLanding(): void {
+    const landing = this.landing;
+    this.landing = null;
+    if (landing !== null && this.landingLent) {
+      this.landingLent = false;
+      this.handler.giveBack!(landing);
+    }
+  }
+
   fail(code: ProtocolErrorCode, closeCode: number, message: string): false {
     this.failWith(new ProtocolError(code, closeCode, message));
     return false;
@@ -451,7 +477,7 @@ export class Protocol {
     if (this.failed) return;
     this.failed = true;
     this.state = ParseState.Done;
-    this.landing = null;
+    this.dropLanding();
     this.queue.clear();
     this.fragments = NO_FRAGMENTS;
     if (!this.closeSent) this.close(err.closeCode);

@@ -49,7 +49,7 @@ async function main(): Promise<void> {
     if (unknown.length) throw new Error(`unknown cell(s): ${unknown.join(', ')} (see --list)`);
     cells = cells.filter((c) => args.cells!.includes(c.id));
   }
-  if (!args.hyperwireIsWs && !existsSync(`${ROOT}dist/index.js`)) {
+  if (!args.hyperwireIsWs && args.hwNative === undefined && !existsSync(`${ROOT}dist/index.js`)) {
     throw new Error(
       "dist/index.js not found: build hyperwire first (npm run build; `npm run bench` does). " +
         'Run `npm run bench -- --hw-impl ws` to exercise the pipeline with ws in both slots.',
@@ -58,7 +58,7 @@ async function main(): Promise<void> {
 
   buildLoadgen();
   const pinning = detectPinning(!args.pin);
-  const opts: RunOptions = { warmup: args.warmup, duration: args.duration, pinning, hyperwireIsWs: args.hyperwireIsWs };
+  const opts: RunOptions = { warmup: args.warmup, duration: args.duration, pinning, hyperwireIsWs: args.hyperwireIsWs, hwNative: args.hwNative };
   const slots: Impl[] = ['ws', 'hyperwire'];
   const ceilingSlots: Impl[] = args.ceiling ? ['minimal-echo', 'minimal-echo-c'] : [];
   const repsOf = (cell: Cell) => args.reps * (cell.repScale ?? 1);
@@ -78,7 +78,7 @@ async function main(): Promise<void> {
   };
 
   process.stderr.write(
-    `bench: ${cells.length} cell(s) × ${args.reps} rep(s) × {ws, hyperwire${args.hyperwireIsWs ? ' (= ws)' : ''}}; ` +
+    `bench: ${cells.length} cell(s) × ${args.reps} rep(s) × {ws, hyperwire${args.hyperwireIsWs ? ' (= ws)' : args.hwNative !== undefined ? ` (= ${args.hwNative})` : ''}}; ` +
       `${args.warmup} s warm-up + ${args.duration} s each; pinning: ${pinning.reason}\n`,
   );
 
@@ -146,7 +146,11 @@ async function main(): Promise<void> {
       cpu: cpus()[0]?.model ?? 'unknown',
       cpus: availableParallelism(),
       pinning: pinning.enabled ? pinning.reason : `not pinned (${pinning.reason})`,
-      hyperwireSlot: args.hyperwireIsWs ? 'ws (stand-in: HYPERWIRE_BENCH_IMPL=ws)' : 'hyperwire (dist/, built from src/)',
+      hyperwireSlot: args.hyperwireIsWs
+        ? 'ws (stand-in: HYPERWIRE_BENCH_IMPL=ws)'
+        : args.hwNative !== undefined
+          ? `native echo server ${args.hwNative} (--hw-native)`
+          : 'hyperwire (dist/, built from src/)',
       reps: args.reps,
       warmupSeconds: args.warmup,
       durationSeconds: args.duration,

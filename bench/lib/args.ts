@@ -9,6 +9,8 @@ export interface BenchArgs {
   quick: boolean;
   conns: Map<string, number>;
   hyperwireIsWs: boolean;
+  /** A native echo server binary to put in the hyperwire slot (calibration; echo cells only). */
+  hwNative?: string;
   pin: boolean;
   ceiling: boolean;
   outDir?: string;
@@ -23,6 +25,10 @@ export const USAGE = `usage: npm run bench -- [flags]
   --warmup S           warm-up seconds per run (default 1; quick 0.5)
   --conns cell=N,...   override a cell's connection count (receivers for broadcast)
   --hw-impl ws         run ws in the hyperwire slot (pipeline check; or HYPERWIRE_BENCH_IMPL=ws)
+  --hw-native PATH     run a native echo server in the hyperwire slot (calibration: how far another
+                       server gets against ws on this machine; it prints "ready <port>" once it
+                       listens on the port given as its argument, and exits when stdin closes;
+                       echo cells without deflate only)
   --no-pin             do not pin server/load generator to CPUs with taskset
   --no-ceiling         skip the load-generator ceiling check
   --out DIR            where to write latest.{md,json,svg} (default bench/results)
@@ -46,6 +52,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
       warmup: { type: 'string' },
       conns: { type: 'string', multiple: true },
       'hw-impl': { type: 'string' },
+      'hw-native': { type: 'string' },
       'no-pin': { type: 'boolean', default: false },
       'no-ceiling': { type: 'boolean', default: false },
       out: { type: 'string' },
@@ -74,6 +81,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     quick,
     conns,
     hyperwireIsWs: impl === 'ws',
+    hwNative: values['hw-native'],
     pin: !values['no-pin'],
     ceiling: !values['no-ceiling'],
     outDir: values.out,

@@ -29,6 +29,7 @@ export interface RunOptions {
   duration: number;
   pinning: Pinning;
   hyperwireIsWs: boolean;
+  hwNative?: string;
 }
 
 export interface RunRecord {
@@ -50,7 +51,7 @@ export interface RunRecord {
 
 export async function runCell(cell: Cell, slot: Impl, rep: number, opts: RunOptions): Promise<RunRecord> {
   const server = await ServerProcess.start(
-    { impl: slot, mode: cell.serverMode, deflate: cell.deflate, takeover: cell.takeover, lend: cell.lend, hyperwireIsWs: opts.hyperwireIsWs },
+    { impl: slot, mode: cell.serverMode, deflate: cell.deflate, takeover: cell.takeover, lend: cell.lend, hyperwireIsWs: opts.hyperwireIsWs, hwNative: opts.hwNative },
     opts.pinning,
   );
   try {

@@ -25,6 +25,8 @@ export interface ServerSpec {
   lend?: boolean;
   /** Put `ws` in the hyperwire slot (HYPERWIRE_BENCH_IMPL=ws). */
   hyperwireIsWs: boolean;
+  /** Put this native echo server binary in the hyperwire slot (`--hw-native`). */
+  hwNative?: string;
 }
 
 export const SERVER_CPU = 0;
@@ -40,7 +42,11 @@ export class ServerProcess {
   ) {}
 
   static async start(spec: ServerSpec, pinning: Pinning): Promise<ServerProcess> {
-    if (spec.impl === 'minimal-echo-c') return ServerProcess.startNative(pinning);
+    if (spec.impl === 'minimal-echo-c') return ServerProcess.startNative(pinning, buildC('minimal-echo', 'servers/minimal-echo.c', []), spec.impl);
+    if (spec.impl === 'hyperwire' && spec.hwNative !== undefined) {
+      if (spec.mode !== 'echo' || spec.deflate) throw new Error(`--hw-native ${spec.hwNative}: echo cells without deflate only`);
+      return ServerProcess.startNative(pinning, spec.hwNative, spec.hwNative);
+    }
     const script = fileURLToPath(new URL(`../servers/${spec.impl}.ts`, import.meta.url));
     const nodeArgs = ['--expose-gc', '--import', 'tsx', script, '--port', '0', '--mode', spec.mode, '--deflate', spec.deflate ? (spec.takeover ? 'takeover' : '1') : '0'];
     if (spec.lend) nodeArgs.push('--lend', '1');
@@ -73,16 +79,16 @@ export class ServerProcess {
     return new ServerProcess(child, child.pid!, port, () => stderr);
   }
 
-  /** bench/servers/minimal-echo.c: prints "ready <port>", exits when stdin closes. */
-  private static async startNative(pinning: Pinning): Promise<ServerProcess> {
-    const { command, args } = pinning.wrap(SERVER_CPU, buildC('minimal-echo', 'servers/minimal-echo.c', []), ['0']);
+  /** A native server (bench/servers/minimal-echo.c, `--hw-native`): prints "ready <port>", exits when stdin closes. */
+  private static async startNative(pinning: Pinning, binary: string, label: string): Promise<ServerProcess> {
+    const { command, args } = pinning.wrap(SERVER_CPU, binary, ['0']);
     const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
     const port = await new Promise<number>((resolve, reject) => {
       let out = '';
       child.once('error', reject);
-      child.once('exit', (code) => reject(new Error(`minimal-echo-c exited early (${code}): ${stderr}`)));
+      child.once('exit', (code) => reject(new Error(`${label} exited early (${code}): ${stderr}`)));
       child.stdout.on('data', (chunk: Buffer) => {
         out += chunk.toString();
         const m = /^ready (\d+)\n/.exec(out);

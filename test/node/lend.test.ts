@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { describe, it } from 'node:test';
-import { WebSocket as WsClient } from 'ws';
-import { RawSocket, createWebSocketStream, type WebSocket } from '../../src/index.js';
+import type { AddressInfo } from 'node:net';
+import { WebSocket as WsClient, WebSocketServer as WsServer } from 'ws';
+import { RawSocket, WebSocket as HwClient, createWebSocketStream, type WebSocket } from '../../src/index.js';
 import { startServer } from '../helpers/loopback.js';
 
 /**
@@ -184,6 +185,41 @@ describe('lendMessages with queues and zlib', () => {
       sender?.terminate();
       reader?.terminate();
       await server.close();
+    }
+  });
+
+});
+
+describe('lendMessages on the client', () => {
+  it('a hyperwire client lends what a ws server sends, and echoes it intact', async () => {
+    const wss = new WsServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false });
+    await once(wss, 'listening');
+    let client: HwClient | undefined;
+    try {
+      const N = 12;
+      const sent = Array.from({ length: N }, (_, i) => payload(900 + i, (1 << 20) + (i % 3) * 65536));
+      const echoed = new Promise<string[]>((resolve) => {
+        wss.on('connection', (peer) => {
+          const got: string[] = [];
+          peer.on('message', (data: Buffer) => {
+            got.push(sha(data));
+            if (got.length < N) peer.send(sent[got.length]);
+            else resolve(got);
+          });
+          peer.send(sent[0]); // one at a time: each lands in the memory the previous one gave back
+        });
+      });
+      const memories = new Set<ArrayBufferLike>();
+      client = new HwClient(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, { lendMessages: true });
+      client.on('message', (data, isBinary) => {
+        memories.add((data as Buffer).buffer);
+        client!.send(data as Buffer, { binary: isBinary });
+      });
+      assert.deepEqual(await echoed, sent.map(sha));
+      assert.ok(memories.size <= 3, `${memories.size} distinct buffers for ${N} messages`);
+    } finally {
+      client?.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
     }
   });
 });

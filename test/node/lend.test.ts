@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { describe, it } from 'node:test';
 import type { AddressInfo } from 'node:net';
 import { WebSocket as WsClient, WebSocketServer as WsServer } from 'ws';
-import { RawSocket, WebSocket as HwClient, createWebSocketStream, type WebSocket } from '../../src/index.js';
+import { RawSocket, WebSocket as HwClient, createWebSocketStream, type ServerOptions, type WebSocket } from '../../src/index.js';
 import { startServer } from '../helpers/loopback.js';
 
 /**
@@ -49,6 +49,30 @@ function collect(ws: WsClient, n: number): Promise<string[]> {
 
 const SIZES = [1 << 20, 300_000, 70_000, 5_000, 2 << 20, 40];
 
+/** A lending server that forwards, from inside its listener, every message of `sender` to `reader`. */
+async function forwarding(options: Omit<ServerOptions, 'port'>, readerOptions: ConstructorParameters<typeof WsClient>[2] = {}) {
+  const server = await startServer({ lendMessages: true, ...options });
+  const conns: WebSocket[] = [];
+  server.wss.on('connection', (ws: WebSocket) => {
+    conns.push(ws);
+    ws.on('message', (data, isBinary) => conns[0].send(data as Buffer, { binary: isBinary }));
+  });
+  const clients: WsClient[] = [];
+  const close = async () => {
+    for (const c of clients) c.terminate();
+    await server.close();
+  };
+  try {
+    clients.push(await openClient(server.url, readerOptions));
+    clients.push(await openClient(server.url));
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  const [reader, sender] = clients;
+  return { reader, sender, readerConn: conns[0], close };
+}
+
 for (const rawSockets of [true, false]) {
   describe(`lendMessages (${rawSockets ? 'RawSocket' : 'net.Socket'} server)`, () => {
     it('lends reused buffers, and what is sent back from the listener arrives intact', async () => {
@@ -92,34 +116,22 @@ for (const rawSockets of [true, false]) {
     });
 
     it('a message forwarded to a client that is not reading arrives intact (writes keep lent memory)', async () => {
-      const server = await startServer({ lendMessages: true, rawSockets });
-      let sender: WsClient | undefined;
-      let reader: WsClient | undefined;
+      const { reader, sender, readerConn, close } = await forwarding({ rawSockets });
       try {
-        const conns: WebSocket[] = [];
-        server.wss.on('connection', (ws: WebSocket) => {
-          conns.push(ws);
-          // Everything the second client sends goes to the first, from inside the listener.
-          ws.on('message', (data, isBinary) => conns[0].send(data as Buffer, { binary: isBinary }));
-        });
-        reader = await openClient(server.url);
-        sender = await openClient(server.url);
         const paused = (reader as unknown as { _socket: import('node:net').Socket })._socket;
         paused.pause(); // the server's writes to it back up: libuv (or the stream) holds them
         const N = 48; // 80 MiB: past what the kernel buffers on loopback (tcp_rmem may reach 32 MiB)
         const sent = Array.from({ length: N }, (_, i) => payload(100 + i, i % 3 === 0 ? 1 << 20 : 2 << 20));
         const got = collect(reader, N);
-        const echoes = new Promise<void>((resolve) => sender!.on('pong', () => resolve()));
+        const echoes = new Promise<void>((resolve) => sender.on('pong', () => resolve()));
         for (const p of sent) sender.send(p);
         sender.ping(); // its pong says the server has read (and forwarded) every message
         await echoes;
-        assert.ok(conns[0].bufferedAmount > 0, 'the forwarded messages are still queued');
+        assert.ok(readerConn.bufferedAmount > 0, 'the forwarded messages are still queued');
         paused.resume();
         assert.deepEqual(await got, sent.map(sha));
       } finally {
-        sender?.terminate();
-        reader?.terminate();
-        await server.close();
+        await close();
       }
     });
   });
@@ -165,29 +177,17 @@ describe('lendMessages with queues and zlib', () => {
   });
 
   it('a message sent from the listener to a client that compresses arrives intact (zlib keeps its input)', async () => {
-    const server = await startServer({ lendMessages: true, perMessageDeflate: { threshold: 0 } });
-    let sender: WsClient | undefined;
-    let reader: WsClient | undefined;
+    const { reader, sender, close } = await forwarding({ perMessageDeflate: { threshold: 0 } }, { perMessageDeflate: true });
     try {
-      const conns: WebSocket[] = [];
-      server.wss.on('connection', (ws: WebSocket) => {
-        conns.push(ws);
-        ws.on('message', (data, isBinary) => conns[0].send(data as Buffer, { binary: isBinary }));
-      });
-      reader = await openClient(server.url, { perMessageDeflate: true });
-      sender = await openClient(server.url);
       const N = 8;
       const sent = Array.from({ length: N }, (_, i) => payload(700 + i, (1 << 20) + (N - i) * 4096));
       const got = collect(reader, N);
       for (const p of sent) sender.send(p);
       assert.deepEqual(await got, sent.map(sha));
     } finally {
-      sender?.terminate();
-      reader?.terminate();
-      await server.close();
+      await close();
     }
   });
-
 });
 
 describe('lendMessages on the client', () => {

@@ -124,11 +124,6 @@ class LendPool {
     } else if (on) this.pin(chunks);
     else this.unpin(chunks);
   }
-
-  /** Idle buffers kept for reuse, in bytes (tests, diagnostics). */
-  get idleBytes(): number {
-    return this.freeBytes;
-  }
 }
 
 function settle(pool: LendPool): void {

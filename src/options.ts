@@ -61,4 +61,11 @@ export const DEFAULTS = {
    * its own copy asynchronously.
    */
   syncBroadcastBelow: 1024 * 1024,
+  /**
+   * count, per zlib parameter set and direction — one-message zlib streams (no context
+   * takeover, messages too big for the synchronous path) kept process-wide for the next
+   * message instead of made and closed each time (zlib-streams.ts). Each holds ~0.5 MiB (zlib
+   * state and a 256 KiB output buffer); 4 covers a few large messages in zlib at once.
+   */
+  keptMessageStreams: 4,
 } as const;

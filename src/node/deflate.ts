@@ -5,6 +5,7 @@ import { DEFAULTS } from '../options.js';
 import { payloadBuffer } from '../protocol/bytes.js';
 import { ZlibDriver, deflateRawFresh, inflateRawFresh } from './zlib-sync.js';
 import { StreamJobs, setLimiterConcurrency } from './zlib-jobs.js';
+import { closeStream, giveBackStream, takeStream, type OneMessageStream, type StreamUser } from './zlib-streams.js';
 import { CloseCode } from '../protocol/constants.js';
 import type { ExtensionOffers } from '../protocol/headers.js';
 import {
@@ -117,13 +118,6 @@ function inflateWindowBits(bits: number): number {
   return bits < 9 ? 9 : bits;
 }
 
-/**
- * A stream made for one large message (no context takeover) reads and writes in bigger
- * pieces than zlib's default 16 KiB: every piece is a round trip to the threadpool. It is
- * closed with its message, so its larger output buffer is not kept by an idle connection.
- */
-const ONE_MESSAGE: ZlibOptions = { chunkSize: 256 * 1024 };
-
 // ─── PerMessageDeflate ─────────────────────────────────────────────────────────────────
 
 interface Pending {
@@ -135,9 +129,8 @@ interface Pending {
   finished: boolean;
 }
 
-type Stream = zlib.DeflateRaw | zlib.InflateRaw;
 
-export class PerMessageDeflate {
+export class PerMessageDeflate implements StreamUser {
   static get extensionName(): string {
     return EXTENSION_NAME;
   }
@@ -154,6 +147,9 @@ export class PerMessageDeflate {
   /** Synchronous drivers of `deflater`/`inflater` (context takeover), made with them. */
   private deflateDriver: ZlibDriver | null = null;
   private inflateDriver: ZlibDriver | null = null;
+  /** `deflater`/`inflater` is a kept one-message stream (zlib-streams.ts), not our own. */
+  private deflaterKept = false;
+  private inflaterKept = false;
   /** Our zlib jobs per direction: while any is pending, the stream is not ours to drive. */
   private readonly deflateJobs = new StreamJobs();
   private readonly inflateJobs = new StreamJobs();
@@ -280,28 +276,55 @@ export class PerMessageDeflate {
     return fin ? out!.subarray(0, out!.length - 4) : out;
   }
 
-  /** Our deflate stream (context takeover, or a message too big for the sync path), made on first use. */
+  /**
+   * Our deflate stream, made on first use: the connection's own with context takeover; with
+   * none (a message too big for the sync path), a kept one-message stream (zlib-streams.ts).
+   */
   private deflateStream(): zlib.DeflateRaw {
     if (this.deflater !== null) return this.deflater;
-    const oneMessage = this.directions.sendNoContextTakeover;
-    const stream = zlib.createDeflateRaw({ ...(oneMessage ? ONE_MESSAGE : null), ...this._options.zlibDeflateOptions, windowBits: this.directions.sendWindowBits });
-    stream.on('data', (chunk: Buffer) => {
-      const p = this.deflating;
-      if (p) {
-        p.buffers.push(chunk);
-        p.total += chunk.length;
-      }
-    });
+    const bits = this.directions.sendWindowBits;
+    if (this.directions.sendNoContextTakeover) {
+      this.deflater = takeStream('deflate', bits, this._options.zlibDeflateOptions, this) as zlib.DeflateRaw;
+      this.deflaterKept = true;
+      return this.deflater;
+    }
+    const stream = zlib.createDeflateRaw({ ...this._options.zlibDeflateOptions, windowBits: bits });
+    stream.on('data', (chunk: Buffer) => this.deflateData(chunk));
     stream.on('error', (err: Error) => this.deflateError(err));
     this.deflater = stream;
-    this.deflateDriver = this.directions.sendNoContextTakeover ? null : ZlibDriver.for(stream);
+    this.deflateDriver = ZlibDriver.for(stream);
     return stream;
   }
 
-  private dropDeflater(): void {
-    closeStream(this.deflater);
+  private deflateData(chunk: Buffer): void {
+    const p = this.deflating;
+    if (p) {
+      p.buffers.push(chunk);
+      p.total += chunk.length;
+    }
+  }
+
+  /** @internal StreamUser: a kept one-message stream's output or failure. */
+  onStreamData(stream: OneMessageStream, chunk: Buffer): void {
+    if (stream === this.deflater) this.deflateData(chunk);
+    else if (stream === this.inflater) this.inflateData(this.inflater, chunk);
+  }
+
+  /** @internal */
+  onStreamError(stream: OneMessageStream, err: Error): void {
+    if (stream === this.deflater) this.deflateError(err);
+    else if (stream === this.inflater) this.inflateEnd(this.inflater, inflateFailed(err));
+  }
+
+  /** `reusable`: the message ended with no job in flight (a kept stream goes back for another). */
+  private dropDeflater(reusable = false): void {
+    const stream = this.deflater;
     this.deflater = null;
     this.deflateDriver = null;
+    if (stream === null) return;
+    if (this.deflaterKept) giveBackStream(stream, reusable);
+    else closeStream(stream);
+    this.deflaterKept = false;
   }
 
   /**
@@ -348,7 +371,7 @@ export class PerMessageDeflate {
           out = out.subarray(0, out.length - 4);
           // §7.1.1: with no context takeover in our direction, nothing may carry over; in
           // shared mode nothing is even kept.
-          if (dir.sendNoContextTakeover) this.dropDeflater();
+          if (dir.sendNoContextTakeover) this.dropDeflater(true);
         }
         done();
         cb(null, out);
@@ -357,6 +380,8 @@ export class PerMessageDeflate {
   }
 
   private deflateError(err: Error): void {
+    if (this.deflaterKept && this.deflater !== null) giveBackStream(this.deflater, false);
+    this.deflaterKept = false;
     this.deflater = null;
     this.deflateDriver = null;
     const p = this.deflating;
@@ -415,22 +440,33 @@ export class PerMessageDeflate {
     return out ?? tooBig();
   }
 
-  /** Our inflate stream (context takeover, or a message too big for the sync path), made on first use. */
+  /** Our inflate stream, made on first use: as `deflateStream`, the connection's own or a kept one. */
   private inflateStream(): zlib.InflateRaw {
     if (this.inflater !== null) return this.inflater;
     const dir = this.directions;
-    const s = zlib.createInflateRaw({ ...(dir.recvNoContextTakeover ? ONE_MESSAGE : null), ...this._options.zlibInflateOptions, windowBits: inflateWindowBits(dir.recvWindowBits) });
+    const bits = inflateWindowBits(dir.recvWindowBits);
+    if (dir.recvNoContextTakeover) {
+      this.inflater = takeStream('inflate', bits, this._options.zlibInflateOptions, this) as zlib.InflateRaw;
+      this.inflaterKept = true;
+      return this.inflater;
+    }
+    const s = zlib.createInflateRaw({ ...this._options.zlibInflateOptions, windowBits: bits });
     s.on('data', (chunk: Buffer) => this.inflateData(s, chunk));
     s.on('error', (err: Error) => this.inflateEnd(s, inflateFailed(err)));
     this.inflater = s;
-    this.inflateDriver = dir.recvNoContextTakeover ? null : ZlibDriver.for(s);
+    this.inflateDriver = ZlibDriver.for(s);
     return s;
   }
 
-  private dropInflater(): void {
-    closeStream(this.inflater);
+  /** `reusable`: as for `dropDeflater`. */
+  private dropInflater(reusable = false): void {
+    const stream = this.inflater;
     this.inflater = null;
     this.inflateDriver = null;
+    if (stream === null) return;
+    if (this.inflaterKept) giveBackStream(stream, reusable);
+    else closeStream(stream);
+    this.inflaterKept = false;
   }
 
   /**
@@ -481,7 +517,7 @@ export class PerMessageDeflate {
     const dir = this.directions;
     // On error, or when the peer ended its stream with BFINAL, the stream is done for; in
     // shared mode it is dropped after every message.
-    if (err || stream.readableEnded || (p.fin && dir.recvNoContextTakeover)) this.dropInflater();
+    if (err || stream.readableEnded || (p.fin && dir.recvNoContextTakeover)) this.dropInflater(!err && !stream.readableEnded);
     if (p.fin) this.inflateMidMessage = false;
     p.done();
     if (err) {
@@ -503,14 +539,5 @@ function fitted(chunk: Buffer): Buffer {
   return out;
 }
 
-function closeStream(stream: Stream | null): void {
-  if (stream === null) return;
-  stream.removeAllListeners('data');
-  // Node defers freeing the native handle until a write in the threadpool returns.
-  stream.on('error', noop);
-  stream.close();
-}
-
-function noop(): void {}
 
 export { EXTENSION_NAME, normalizeParams };

@@ -30,7 +30,8 @@ import {
  * - shared: with no context takeover, nothing survives a message, so nothing is kept. Small
  *   messages go through one synchronous zlib call (Node's `*Sync` functions create and free
  *   their handle in the call: no threadpool hop, no state afterwards); large ones through a
- *   stream that is closed when the message ends. An idle connection holds no zlib memory.
+ *   stream kept process-wide and reset between messages (zlib-streams.ts). An idle
+ *   connection holds no zlib memory.
  *
  * Asynchronous work goes through one process-wide limiter (`concurrencyLimit`, as `ws`):
  * it is the threadpool, not the connection, that fragments memory (node#8871, ws#1202).

@@ -114,7 +114,7 @@ export class RawServer extends EventEmitter {
     }
     this.connections++;
     const socket = new RawSocket(client, this);
-    if (this.noDelay) client.setNoDelay(true);
+    if (this.noDelay) socket.setNoDelay(true);
     socket._start();
     this.emit('connection', socket);
   }

@@ -71,6 +71,8 @@ const READ_ENDED = 128;
 const EOF_PENDING = 256;
 const DELIVER_SCHEDULED = 512;
 const HAD_ERROR = 1024;
+/** TCP_NODELAY is known to be on (net.Socket also skips the setsockopt when nothing changes). */
+const NO_DELAY = 2048;
 
 export class RawSocket extends EventEmitter {
   _handle: TcpHandle | null;
@@ -514,7 +516,10 @@ export class RawSocket extends EventEmitter {
   // ─── Options and addresses ───────────────────────────────────────────────────────────
 
   setNoDelay(noDelay = true): this {
-    this._handle?.setNoDelay(noDelay);
+    // The server turns it on at accept and the WebSocket asks again: one setsockopt is enough.
+    if (noDelay === ((this.flags & NO_DELAY) !== 0) || this._handle === null) return this;
+    this._handle.setNoDelay(noDelay);
+    this.flags = noDelay ? this.flags | NO_DELAY : this.flags & ~NO_DELAY;
     return this;
   }
 

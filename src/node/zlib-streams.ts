@@ -68,7 +68,9 @@ export function giveBackStream(stream: OneMessageStream, reusable: boolean): voi
   const kept = stream as Kept;
   kept[kUser] = null;
   const key = kept[kKey];
-  if (reusable && key !== null && !kept.destroyed && !kept.readableEnded) {
+  // An inflate stream the peer finished (BFINAL) has ended its readable side; it cannot go on.
+  const ended = kept.readableEnded || (kept as unknown as { _readableState?: { ended?: boolean } })._readableState?.ended === true;
+  if (reusable && key !== null && !kept.destroyed && !ended) {
     let list = idle.get(key);
     if (list === undefined) idle.set(key, (list = []));
     if (list.length < DEFAULTS.keptMessageStreams) {

@@ -36,3 +36,38 @@ describe('zlib job scheduling', () => {
     }
   });
 });
+
+describe('kept one-message zlib streams', () => {
+  it('a peer that ends each message with a final deflate block (BFINAL) does not spoil the next message or connection', async () => {
+    const { startServer } = await import('../helpers/loopback.js');
+    const { rawClient, frame } = await import('../helpers/raw.js');
+    const { deflateRawSync, inflateRawSync, constants } = await import('node:zlib');
+    const server = await startServer({ perMessageDeflate: { threshold: 0 } });
+    server.wss.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data as Buffer, { binary: isBinary })));
+    const sockets: import('node:net').Socket[] = [];
+    try {
+      // Random-ish text that stays above the synchronous inflate limit once compressed.
+      const text = (i: number) => Array.from({ length: 6000 }, (_, k) => ((k * 7919 + i * 104729) % 1000003).toString(36)).join(' ');
+      for (let c = 0; c < 2; c++) {
+        const { socket, reader, response } = await rawClient(server.port, 'permessage-deflate; client_no_context_takeover; server_no_context_takeover');
+        sockets.push(socket);
+        assert.match(response, /permessage-deflate/);
+        for (let i = 0; i < 3; i++) {
+          const body = text(c * 10 + i);
+          // deflateRawSync finishes the stream: the message ends with a BFINAL block and no
+          // 00 00 ff ff, which RFC 7692 §7.2.3.3 allows (the receiver's trailer is then extra input).
+          const compressed = deflateRawSync(Buffer.from(body));
+          assert.ok(compressed.length > 4096, 'large enough for the asynchronous inflate path');
+          socket.write(frame(1, compressed, { rsv1: true }));
+          const echo = await reader.next();
+          assert.ok(echo !== null, `connection ${c}, message ${i}: closed`);
+          const got = echo.rsv1 ? inflateRawSync(Buffer.concat([echo.payload, Buffer.from([0, 0, 0xff, 0xff])]), { finishFlush: constants.Z_SYNC_FLUSH }).toString() : echo.payload.toString();
+          assert.equal(got, body, `connection ${c}, message ${i}`);
+        }
+      }
+    } finally {
+      for (const s of sockets) s.destroy();
+      await server.close();
+    }
+  });
+});

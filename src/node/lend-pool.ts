@@ -3,7 +3,8 @@ import { Buffer } from 'node:buffer';
 import { DEFAULTS } from '../options.js';
 
 /**
- * Buffers lent to the application for large messages (`lendMessages: true`).
+ * Buffers lent to the application for its messages (`lendMessages: true`; over 1 KiB, one
+ * uncompressed frame).
  *
  * By default every message is a Buffer the application owns, as in `ws`. A large message then
  * lands in fresh memory each time, and that memory is freed only when V8 next scavenges, which

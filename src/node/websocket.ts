@@ -54,12 +54,13 @@ export interface SocketSettings {
   /** bytes: `send()` returns false above this. */
   highWaterMark?: number;
   /**
-   * Lend large messages instead of giving them away (hyperwire addition, default false): a
-   * message that arrives in one frame, uncompressed, and spans several reads is delivered in
-   * a buffer that is reused once the 'message' listeners return, as uWebSockets.js lends its
-   * messages. Read it, parse it, `send()` or `broadcast()` it from the listener; copy it
-   * (`Buffer.from(data)`) to keep it. Saves the cache misses of fresh memory per message
-   * (1 MiB echo ≈ +40%, bench/README.md).
+   * Lend messages instead of giving them away (hyperwire addition, default false): a message
+   * over 1 KiB that arrives in one uncompressed frame, and that hyperwire would otherwise copy
+   * into memory of its own (always on the sockets of a server with `port`; on `net.Socket`s
+   * when it spans reads), is delivered in a buffer that is reused once the 'message' listeners
+   * return, as uWebSockets.js lends its messages. Read it, parse it, `send()` or `broadcast()`
+   * it from the listener; copy it (`Buffer.from(data)`) to keep it. Saves the cache misses of
+   * fresh memory per message (1 MiB echo ≈ +40%, 16 KiB ≈ +6%, bench/README.md).
    */
   lendMessages?: boolean;
 }

@@ -265,10 +265,7 @@ export class Protocol {
           // chunk into it as it arrives, unmasked on the way, instead of keeping copies of the
           // chunks to gather at the end. (Not before a quarter has come: a peer announcing a
           // huge frame must send bytes for the memory it makes us hold.)
-          // Lent memory only for a whole uncompressed message in one frame: fragments and
-          // compressed input outlive the delivery.
-          const lend = this.fin && this.fragments.length === 0 && !this.messageCompressed && this.opcode !== Opcode.Continuation;
-          const lent = lend ? (this.handler.borrow?.(length) ?? null) : null;
+          const lent = this.borrowFor(length);
           this.landingLent = lent !== null;
           this.landing = lent ?? payloadBuffer(length);
           this.landed = 0;
@@ -281,12 +278,24 @@ export class Protocol {
       }
       const done = this.checkedBytes;
       if (done === 0 && length > SMALL_PAYLOAD && this.masked) {
-        // Large: unmasked as it is gathered from the network chunks (one pass over the bytes).
+        // Large: unmasked as it is gathered from the network chunks (one pass over the bytes),
+        // into a lent buffer when the handler lends one (the bytes are copied out of a lent
+        // read buffer either way).
         this.ascii = false;
-        payload = this.queue.takeMasked(length, this.maskKey, this.borrowed !== null);
         this.state = ParseState.Header;
-        if (this.opcode >= Opcode.Close) this.controlFrame(payload);
-        else this.dataFrame(payload);
+        const lent = this.borrowed !== null && this.opcode < Opcode.Close ? this.borrowFor(length) : null;
+        if (lent === null) {
+          payload = this.queue.takeMasked(length, this.maskKey, this.borrowed !== null);
+          if (this.opcode >= Opcode.Close) this.controlFrame(payload);
+          else this.dataFrame(payload);
+          return true;
+        }
+        this.queue.moveInto(length, lent, 0, true, this.maskKey);
+        try {
+          this.dataFrame(lent);
+        } finally {
+          this.handler.giveBack!(lent);
+        }
         return true;
       }
       let src: Buffer | null;
@@ -320,6 +329,15 @@ export class Protocol {
     if (this.opcode >= Opcode.Close) this.controlFrame(payload);
     else this.dataFrame(payload);
     return true;
+  }
+
+  /**
+   * A buffer the handler lends for this frame's payload, or null. Only for a whole uncompressed
+   * message in one frame: fragments and compressed input outlive the delivery.
+   */
+  private borrowFor(length: number): Buffer | null {
+    const lend = this.fin && this.fragments.length === 0 && !this.messageCompressed && this.opcode !== Opcode.Continuation;
+    return lend ? (this.handler.borrow?.(length) ?? null) : null;
   }
 
   /** Move what has arrived of the payload into `landing`; deliver it once it is complete. */

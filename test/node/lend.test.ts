@@ -120,8 +120,11 @@ for (const rawSockets of [true, false]) {
       try {
         const paused = (reader as unknown as { _socket: import('node:net').Socket })._socket;
         paused.pause(); // the server's writes to it back up: libuv (or the stream) holds them
-        const N = 48; // 80 MiB: past what the kernel buffers on loopback (tcp_rmem may reach 32 MiB)
-        const sent = Array.from({ length: N }, (_, i) => payload(100 + i, i % 3 === 0 ? 1 << 20 : 2 << 20));
+        // ~70 MiB: past what the kernel buffers on loopback (tcp_rmem may reach 32 MiB). Messages
+        // that span reads (landed) and messages read in one piece (copied out of the read buffer).
+        const N = 64;
+        const sizes = [2 << 20, 40_000, 1 << 20, 200_000, 2 << 20, 5_000];
+        const sent = Array.from({ length: N }, (_, i) => payload(100 + i, sizes[i % sizes.length]));
         const got = collect(reader, N);
         const echoes = new Promise<void>((resolve) => sender.on('pong', () => resolve()));
         for (const p of sent) sender.send(p);

@@ -130,7 +130,6 @@ interface Pending {
   finished: boolean;
 }
 
-
 export class PerMessageDeflate implements StreamUser {
   static get extensionName(): string {
     return EXTENSION_NAME;
@@ -539,6 +538,5 @@ function fitted(chunk: Buffer): Buffer {
   chunk.copy(out);
   return out;
 }
-
 
 export { EXTENSION_NAME, normalizeParams };

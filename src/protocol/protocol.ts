@@ -291,11 +291,7 @@ export class Protocol {
           return true;
         }
         this.queue.moveInto(length, lent, 0, true, this.maskKey);
-        try {
-          this.dataFrame(lent);
-        } finally {
-          this.handler.giveBack!(lent);
-        }
+        this.dataFrameLent(lent);
         return true;
       }
       let src: Buffer | null;
@@ -358,17 +354,22 @@ export class Protocol {
     this.landing = null;
     this.ascii = false;
     this.state = ParseState.Header;
-    if (!this.landingLent) {
+    if (this.landingLent) {
+      this.landingLent = false;
+      this.dataFrameLent(out);
+    } else {
       this.dataFrame(out);
-      return true;
-    }
-    this.landingLent = false;
-    try {
-      this.dataFrame(out);
-    } finally {
-      this.handler.giveBack!(out);
     }
     return true;
+  }
+
+  /** Deliver a payload in a buffer the handler lent (`borrowFor`), and give it back after. */
+  private dataFrameLent(payload: Buffer): void {
+    try {
+      this.dataFrame(payload);
+    } finally {
+      this.handler.giveBack!(payload);
+    }
   }
 
   /** Whether the message being read is text this core must UTF-8 check itself. */
@@ -471,11 +472,6 @@ export class Protocol {
     this.handler.onClose(code, reason);
   }
 
-  /**
-   * _Fail the WebSocket Connection_ (§7.1.7): send a Close frame with `closeCode` (if we have
-   * not sent one yet), stop reading, and tell the handler. Returns false so parse steps can
-   * `return this.fail(...)`.
-   */
   /** The transport is gone: a lent buffer a message was landing in goes back unused. */
   dropLanding(): void {
     const landing = this.landing;
@@ -486,6 +482,11 @@ export class Protocol {
     }
   }
 
+  /**
+   * _Fail the WebSocket Connection_ (§7.1.7): send a Close frame with `closeCode` (if we have
+   * not sent one yet), stop reading, and tell the handler. Returns false so parse steps can
+   * `return this.fail(...)`.
+   */
   fail(code: ProtocolErrorCode, closeCode: number, message: string): false {
     this.failWith(new ProtocolError(code, closeCode, message));
     return false;

@@ -51,11 +51,12 @@ export interface RunRecord {
 
 export async function runCell(cell: Cell, slot: Impl, rep: number, opts: RunOptions): Promise<RunRecord> {
   const server = await ServerProcess.start(
-    { impl: slot, mode: cell.serverMode, deflate: cell.deflate, takeover: cell.takeover, lend: cell.lend, hyperwireIsWs: opts.hyperwireIsWs, hwNative: opts.hwNative },
+    { impl: slot, mode: cell.serverMode, deflate: cell.deflate, takeover: cell.takeover, lend: cell.lend, fdTable: cell.fdTable, hyperwireIsWs: opts.hyperwireIsWs, hwNative: opts.hwNative },
     opts.pinning,
   );
   try {
-    const storm = cell.load.mode === 'storm';
+    // Storm cells that report memory read it before, 1 s after and idle after the storm.
+    const storm = cell.load.mode === 'storm' && cell.metrics.some((m) => m.key.startsWith('rss'));
     const rssBefore = storm ? await server.gcAndReadRss() : undefined;
     const args = loadgenArgs(cell, server.port, server.pid, opts);
     // Generous: connecting 10k sockets, warm-up, measuring, holding, margin.

@@ -23,6 +23,8 @@ export interface ServerSpec {
   takeover?: boolean;
   /** Ask for lent messages (`lendMessages`); servers without the option ignore it. */
   lend?: boolean;
+  /** Pre-grow the server's fd table to this many descriptors before it listens (`--fd-table`; JS servers only). */
+  fdTable?: number;
   /** Put `ws` in the hyperwire slot (HYPERWIRE_BENCH_IMPL=ws). */
   hyperwireIsWs: boolean;
   /** Put this native echo server binary in the hyperwire slot (`--hw-native`). */
@@ -50,6 +52,7 @@ export class ServerProcess {
     const script = fileURLToPath(new URL(`../servers/${spec.impl}.ts`, import.meta.url));
     const nodeArgs = ['--expose-gc', '--import', 'tsx', script, '--port', '0', '--mode', spec.mode, '--deflate', spec.deflate ? (spec.takeover ? 'takeover' : '1') : '0'];
     if (spec.lend) nodeArgs.push('--lend', '1');
+    if (spec.fdTable) nodeArgs.push('--fd-table', String(spec.fdTable));
     const { command, args } = pinning.wrap(SERVER_CPU, process.execPath, nodeArgs);
     const env = { ...process.env };
     if (spec.hyperwireIsWs) env.HYPERWIRE_BENCH_IMPL = 'ws';

@@ -15,6 +15,7 @@
  * The process exits when the IPC channel closes, so a crashed runner never
  * leaves servers behind.
  */
+import { closeSync, openSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 /** The slice of the `ws` server API the benchmark uses. */
@@ -49,6 +50,29 @@ export type BenchServerClass = new (options: BenchServerOptions) => BenchServer;
 
 const OPEN = 1;
 
+/**
+ * `--fd-table N`: make the process's file-descriptor table hold at least N descriptors before
+ * listening, by opening /dev/null N times and closing them again (the table never shrinks).
+ *
+ * Why: Linux doubles a process's fd table when a new descriptor does not fit, and in a
+ * multi-threaded process (every Node process) each doubling waits for an RCU grace period
+ * (`expand_fdtable` → `synchronize_rcu`), during which the thread that called accept() sleeps.
+ * A fresh process accepting 10,000 connections doubles the table ~7 times; on the 2-vCPU VMs
+ * this was measured on, each wait was 8–20 ms, ~80 ms per storm, with both CPUs idle. That is
+ * the kernel, the same absolute time for every Node server, paid once per process lifetime.
+ * The `storm` cell pre-grows the table of both servers alike so it measures handshakes;
+ * `storm-fresh` does not, so the fresh-process figure stays visible (bench/README.md).
+ */
+function growFdTable(n: number): void {
+  if (!(n > 0)) return;
+  const fds: number[] = [];
+  try {
+    for (let i = 0; i < n; i++) fds.push(openSync('/dev/null', 'r'));
+  } finally {
+    for (const fd of fds) closeSync(fd);
+  }
+}
+
 export function runBenchServer(WebSocketServer: BenchServerClass, impl: string): void {
   const { values } = parseArgs({
     options: {
@@ -56,8 +80,10 @@ export function runBenchServer(WebSocketServer: BenchServerClass, impl: string):
       mode: { type: 'string', default: 'echo' },
       deflate: { type: 'string', default: '0' },
       lend: { type: 'string', default: '0' },
+      'fd-table': { type: 'string', default: '0' },
     },
   });
+  growFdTable(Number(values['fd-table']));
   const mode = values.mode;
   if (mode !== 'echo' && mode !== 'broadcast') throw new Error(`unknown --mode ${mode}`);
   if (!['0', '1', 'takeover'].includes(values.deflate!)) throw new Error(`unknown --deflate ${values.deflate}`);

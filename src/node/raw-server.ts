@@ -8,6 +8,9 @@ import { RawSocket } from './raw-socket.js';
 export { rawSocketsAvailable } from './libuv.js';
 
 
+/** Whether accepted sockets inherit TCP_NODELAY from the listening socket. */
+const INHERITS_NO_DELAY = process.platform === 'linux';
+
 export type ConnectionListener = (socket: RawSocket) => void;
 
 /**
@@ -26,6 +29,8 @@ export class RawServer extends EventEmitter {
   private listenId = 0;
   private unrefed = false;
   private readonly noDelay: boolean;
+  /** The listening socket has TCP_NODELAY, which accepted sockets inherit (Linux). */
+  private listenerNoDelay = false;
 
   constructor(options: { noDelay?: boolean }, onConnection?: ConnectionListener) {
     super();
@@ -97,6 +102,9 @@ export class RawServer extends EventEmitter {
       process.nextTick(() => this.emit('error', uvError(err, 'listen', address, port)));
       return;
     }
+    // Linux copies TCP_NODELAY from a listening socket to the sockets accept() returns, so
+    // setting it once here saves a setsockopt per connection.
+    if (this.noDelay && INHERITS_NO_DELAY) this.listenerNoDelay = handle.setNoDelay(true) === 0;
     handle.owner = this;
     handle.onconnection = onConnection;
     if (this.unrefed) handle.unref();
@@ -114,7 +122,8 @@ export class RawServer extends EventEmitter {
     }
     this.connections++;
     const socket = new RawSocket(client, this);
-    if (this.noDelay) socket.setNoDelay(true);
+    if (this.listenerNoDelay) socket._noDelayInherited();
+    else if (this.noDelay) socket.setNoDelay(true);
     socket._start();
     this.emit('connection', socket);
   }

@@ -523,6 +523,11 @@ export class RawSocket extends EventEmitter {
     return this;
   }
 
+  /** @internal The descriptor already has TCP_NODELAY (inherited from the listening socket). */
+  _noDelayInherited(): void {
+    this.flags |= NO_DELAY;
+  }
+
   setKeepAlive(enable = false, initialDelay = 0): this {
     this._handle?.setKeepAlive(enable, Math.floor(initialDelay / 1000));
     return this;

@@ -46,9 +46,9 @@ describe('wss: (TLS)', () => {
     selfSigned = await startTls(certs.selfSignedKey, certs.selfSignedCert);
   });
   after(async () => {
-    await signed.stop();
-    await selfSigned.stop();
-    certs.cleanup();
+    await signed?.stop();
+    await selfSigned?.stop();
+    certs?.cleanup();
   });
 
   it('connects to a server whose CA is pinned with `ca`', async () => {

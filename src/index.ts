@@ -13,6 +13,7 @@ import { WebSocketStream, WebSocketError } from './node/websocket-stream.js';
 import { PerMessageDeflate } from './node/deflate.js';
 import { formatExtensions, parseExtensions, parseSubprotocols } from './protocol/headers.js';
 import { RawSocket } from './node/raw-socket.js';
+import { PreparedMessage } from './node/prepared.js';
 import { CloseEvent, ErrorEvent, Event, MessageEvent } from './node/event-target.js';
 import { HandshakeError, NegotiationError, ProtocolError, StateError } from './errors.js';
 import { CloseCode, Opcode } from './protocol/constants.js';
@@ -35,7 +36,7 @@ type WebSocketStatics = typeof WebSocket & {
 } & typeof extras;
 /** The rest of the named exports, for CommonJS callers (who get only the default export). */
 const extras = {
-  WebSocketStream, WebSocketError, RawSocket, CloseEvent, ErrorEvent, Event, MessageEvent,
+  WebSocketStream, WebSocketError, RawSocket, PreparedMessage, CloseEvent, ErrorEvent, Event, MessageEvent,
   HandshakeError, NegotiationError, ProtocolError, StateError, CloseCode, Opcode,
 };
 const statics = WebSocket as WebSocketStatics;
@@ -53,7 +54,8 @@ Object.assign(statics, extras);
 export { WebSocket, WebSocketServer, createWebSocketStream, Receiver, Sender, PerMessageDeflate };
 /** hyperwire addition: the WHATWG WebSocketStream (promise- and stream-based client). */
 export { WebSocketStream, WebSocketError };
-export { RawSocket };
+export { RawSocket, PreparedMessage };
+export type { PrepareOptions } from './node/prepared.js';
 export type { WebSocketStreamOptions, WebSocketOpenInfo, WebSocketCloseInfo } from './node/websocket-stream.js';
 export type { ReceiverOptions } from './node/receiver.js';
 export type { FrameOptions, SenderSendOptions } from './node/sender.js';

@@ -50,15 +50,24 @@ export function afterMessage(ws: WebSocket, action: () => void): void {
 }
 
 /**
- * Write an already-encoded frame — a broadcast's bytes, shared by every receiver (server
- * frames are unmasked, §5.1) — in its place in the order. False if the socket is closing.
+ * Write an already-encoded frame — a prepared message's bytes, shared by every receiver
+ * (server frames are unmasked, §5.1) — in its place in the order. `payloadLength` is what
+ * `bufferedAmount` counts for it; `cb` runs once it is written (or with the error if it is
+ * not). False if the socket is closing (then nothing is queued and `cb` is not called).
  */
-export function sendFrame(ws: WebSocket, frame: Buffer): boolean {
+export function sendFrame(ws: WebSocket, frame: Buffer, payloadLength = 0, cb?: SendCallback): boolean {
   const core = ws._core;
   if (ws.readyState !== ReadyState.OPEN || core === null || core.closeSent) return false;
   afterMessage(ws, () =>
     outgoing(ws, () => {
-      if (!core.closeSent) ws._port!.write(frame);
+      const port = ws._port;
+      if (core.closeSent || port === null) {
+        if (cb) process.nextTick(cb, new StateError('WS_ERR_NOT_OPEN', 'WebSocket is not open'));
+        return;
+      }
+      port.write(frame);
+      port.pendingPayload += payloadLength;
+      if (cb) port.addCallback(cb);
     }),
   );
   return true;

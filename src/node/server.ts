@@ -11,14 +11,10 @@ import { buildUpgradeResponse, validateUpgradeRequest, type UpgradeRequest } fro
 import { createUpgradeServer } from './upgrade-server.js';
 import type { RawServer } from './raw-server.js';
 import { RawSocket } from './raw-socket.js';
-import { lendPool } from './lend-pool.js';
-import { afterMessage, dispatch, outgoing, sendFrame } from './outgoing.js';
+import { PreparedMessage } from './prepared.js';
 import { typedEmitter, type WebSocketServerEventMap } from './events.js';
-import { WebSocket, kWebSocket, toBuffer, type Data, type SocketSettings } from './websocket.js';
-import { acceptDeflateOffer, installDeflate, type DeflateCodec } from './deflate-codec.js';
-import { compressMessage } from './deflate.js';
-import { encodeFrame } from '../protocol/frame.js';
-import { Opcode } from '../protocol/constants.js';
+import { WebSocket, kWebSocket, type Data, type SocketSettings } from './websocket.js';
+import { acceptDeflateOffer, installDeflate } from './deflate-codec.js';
 import type { PerMessageDeflateOptions } from './deflate.js';
 
 /**
@@ -202,42 +198,18 @@ export class WebSocketServer extends typedEmitter<WebSocketServerEventMap>() {
    * every receiver that negotiated no context takeover with the same window gets one shared
    * compressed frame — compressed once per message, not once per receiver (DESIGN §3).
    * Receivers with context takeover compress their own copy. `except` skips a client (the
-   * sender). Returns the number of receivers. Issue 6 may refine this into the pub/sub fan-out.
+   * sender). `data` may be a PreparedMessage (then `binary`/`compress` are its own). Returns
+   * the number of receivers. To send one message to some clients only (a room), prepare it
+   * once and call `ws.sendPrepared(message)` on each.
    */
-  broadcast(data: Data, options: BroadcastOptions = {}): number {
+  broadcast(data: Data | PreparedMessage, options: BroadcastOptions = {}): number {
     if (!this.clients) return 0;
-    // A lent message (lend-pool.ts) may wait behind a receiver's fragmented message or zlib.
-    const payload = lendPool.own(toBuffer(data as Exclude<Data, Blob>));
-    const binary = options.binary ?? typeof data !== 'string';
-    const compress = options.compress ?? true;
+    const message = data instanceof PreparedMessage ? data : new PreparedMessage(data as Exclude<Data, Blob>, options);
     const except = options.except;
-    const opcode = binary ? Opcode.Binary : Opcode.Text;
-    let plain: Buffer | null = null;
-    let shared: Map<string, Buffer> | null = null;
     let count = 0;
     for (const ws of this.clients) {
       if (ws === except || ws.readyState !== WebSocket.OPEN) continue;
-      const codec = ws._codec as DeflateCodec | null;
-      const mode = codec === null ? 'raw' : codec.broadcastMode(payload.length, compress);
-      if (mode === 'own' || (mode !== 'raw' && payload.length > DEFAULTS.syncBroadcastBelow)) {
-        // Compressed with this receiver's own context: a message of its own, after any
-        // fragmented message it is in the middle of sending (§5.4).
-        afterMessage(ws, () => outgoing(ws, () => dispatch(ws, payload, binary, true, compress, undefined)));
-      } else if (mode === 'raw') {
-        // RFC 6455 §5.1: server frames are unmasked, so the bytes are the same for everyone.
-        if (!sendFrame(ws, (plain ??= encodeFrame(opcode, payload, true, false, null)))) continue;
-      } else {
-        shared ??= new Map();
-        let frame = shared.get(mode);
-        if (frame === undefined) {
-          const dir = codec!.pmd.directions;
-          // RFC 7692 §6.1: RSV1 on the (only) frame marks the compressed message.
-          frame = encodeFrame(opcode, compressMessage(payload, dir.sendWindowBits, codec!.pmd._options.zlibDeflateOptions), true, true, null);
-          shared.set(mode, frame);
-        }
-        if (!sendFrame(ws, frame)) continue;
-      }
-      count++;
+      if (message._deliver(ws, undefined)) count++;
     }
     return count;
   }

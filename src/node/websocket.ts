@@ -16,6 +16,7 @@ import { emit2, typedEmitter, useCompactListeners, type WebSocketEventMap } from
 import { abortConnecting, initAsClient, type ClientOptions } from './client.js';
 import type { MessageCodec } from './codec.js';
 import { lendPool } from './lend-pool.js';
+import type { PreparedMessage } from './prepared.js';
 
 export { convertBinary, toBuffer, type BinaryType, type Data, type RawData, type WebSocketEventMap };
 export { kWebSocket } from './socket-events.js';
@@ -276,6 +277,29 @@ export class WebSocket extends typedEmitter<WebSocketEventMap>() implements Port
       for (const action of held) action();
     }
     return this.underHighWaterMark();
+  }
+
+  /**
+   * Send a message framed once for many receivers (`new PreparedMessage(data, options)`): the
+   * same bytes go to every receiver that can share them. Same order, callback, backpressure
+   * and closed-socket behaviour as `send()` (hyperwire addition).
+   */
+  sendPrepared(message: PreparedMessage, cb?: SendCallback): boolean {
+    if (this._readyState === ReadyState.CONNECTING) {
+      throw new StateError('WS_ERR_NOT_OPEN', 'WebSocket is not open: readyState 0 (CONNECTING)');
+    }
+    if (this._readyState !== ReadyState.OPEN) {
+      this.sendAfterClose(message.data, cb);
+      return false;
+    }
+    if (this._outbox?.active) this._outbox.push(() => this.deliverPrepared(message, cb), cb, message.data.length);
+    else this.deliverPrepared(message, cb);
+    return this.underHighWaterMark();
+  }
+
+  private deliverPrepared(message: PreparedMessage, cb: SendCallback | undefined): void {
+    // Not queued: the closing handshake has started (as `send()` then, the callback gets the error).
+    if (!message._deliver(this, cb) && cb) process.nextTick(cb, new StateError('WS_ERR_NOT_OPEN', 'WebSocket is not open'));
   }
 
   /** A Blob given to `send()` was read: send it, unless the socket was destroyed meanwhile (as `ws`). */

@@ -1,0 +1,85 @@
+import { Buffer } from 'node:buffer';
+import { DEFAULTS } from '../options.js';
+import { Opcode } from '../protocol/constants.js';
+import { encodeFrame } from '../protocol/frame.js';
+import type { DeflateCodec } from './deflate-codec.js';
+import { compressMessage } from './deflate.js';
+import { lendPool } from './lend-pool.js';
+import { afterMessage, dispatch, outgoing, sendFrame } from './outgoing.js';
+import { toBuffer, type Data } from './data.js';
+import type { SendCallback, WebSocket } from './websocket.js';
+
+export interface PrepareOptions {
+  /** Defaults to `typeof data !== 'string'`. */
+  binary?: boolean;
+  /** Allow permessage-deflate (default true; each receiver's threshold still applies). */
+  compress?: boolean;
+}
+
+/**
+ * A message framed once for many receivers: `ws.sendPrepared(message)` writes the same bytes
+ * to every server-side receiver of the uncompressed frame (server frames are unmasked, RFC 6455
+ * §5.1), and one compressed frame to every receiver that negotiated permessage-deflate without
+ * context takeover with the same window and zlib settings (RFC 7692 §7.1.1). Receivers that
+ * compress with context takeover, and clients (whose frames carry a fresh mask each, §5.3),
+ * frame their own copy, in their usual order. This is what `ws` users build from private
+ * internals to send one message to a room (ws#617; socket.io's `wsPreEncodedFrame`).
+ *
+ * Frames are made on first use and kept with the message, so a message prepared and never
+ * sent costs nothing but the payload. As with `send()`, the data must not change while the
+ * message is in use.
+ */
+export class PreparedMessage {
+  /** The payload. */
+  readonly data: Buffer;
+  readonly binary: boolean;
+  readonly compress: boolean;
+  private plain: Buffer | null = null;
+  private shared: Map<string, Buffer> | null = null;
+
+  constructor(data: Exclude<Data, Blob>, options: PrepareOptions = {}) {
+    if (typeof data === 'number') data = String(data);
+    // A lent message (lend-pool.ts) is only valid during its listener; this one may outlive it.
+    this.data = lendPool.own(toBuffer(data));
+    this.binary = options.binary ?? typeof data !== 'string';
+    this.compress = options.compress ?? true;
+  }
+
+  /** The uncompressed frame. */
+  private plainFrame(): Buffer {
+    return (this.plain ??= encodeFrame(this.binary ? Opcode.Binary : Opcode.Text, this.data, true, false, null));
+  }
+
+  /** The compressed frame for receivers sharing `key` (DeflateCodec.broadcastMode). */
+  private compressedFrame(key: string, codec: DeflateCodec): Buffer {
+    const shared = (this.shared ??= new Map());
+    let frame = shared.get(key);
+    if (frame === undefined) {
+      const dir = codec.pmd.directions;
+      // RFC 7692 §6.1: RSV1 on the (only) frame marks the compressed message.
+      const compressed = compressMessage(this.data, dir.sendWindowBits, codec.pmd._options.zlibDeflateOptions);
+      frame = encodeFrame(this.binary ? Opcode.Binary : Opcode.Text, compressed, true, true, null);
+      shared.set(key, frame);
+    }
+    return frame;
+  }
+
+  /**
+   * @internal Queue this message on `ws` (OPEN) after what it has queued already. False when
+   * the socket is closing and nothing was queued.
+   */
+  _deliver(ws: WebSocket, cb: SendCallback | undefined): boolean {
+    const data = this.data;
+    const codec = ws._codec as DeflateCodec | null;
+    const mode = codec === null ? 'raw' : codec.broadcastMode(data.length, this.compress);
+    const own = mode === 'own' || (mode !== 'raw' && data.length > DEFAULTS.syncBroadcastBelow) || ws._core?.role === 'client';
+    if (own) {
+      // Framed (and compressed) by this receiver: its own context, its own mask, or a message
+      // too large to compress synchronously; after any fragmented message it is sending (§5.4).
+      afterMessage(ws, () => outgoing(ws, () => dispatch(ws, data, this.binary, true, this.compress, cb)));
+      return true;
+    }
+    const frame = mode === 'raw' ? this.plainFrame() : this.compressedFrame(mode, codec!);
+    return sendFrame(ws, frame, data.length, cb);
+  }
+}

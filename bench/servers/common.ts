@@ -68,6 +68,8 @@ function growFdTable(n: number): void {
   const fds: number[] = [];
   try {
     for (let i = 0; i < n; i++) fds.push(openSync('/dev/null', 'r'));
+  } catch {
+    // EMFILE under a low descriptor limit: grow what we can (the storm needs the limit anyway).
   } finally {
     for (const fd of fds) closeSync(fd);
   }

@@ -34,7 +34,7 @@ import { lendPool } from './lend-pool.js';
  * It lives in the masking module's memory (`maskArena`), so large payloads are unmasked where
  * they were read and copied out once.
  */
-const READ_BUFFER: Buffer | null = bindings !== null ? (maskArena() ?? Buffer.allocUnsafeSlow(256 * 1024)) : null;
+const READ_BUFFER: Buffer | null = bindings !== null ? (maskArena() ?? Buffer.allocUnsafeSlow(1024 * 1024)) : null;
 
 // ─── RawSocket ─────────────────────────────────────────────────────────────────────────
 

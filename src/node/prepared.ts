@@ -6,7 +6,8 @@ import type { DeflateCodec } from './deflate-codec.js';
 import { compressMessage } from './deflate.js';
 import { lendPool } from './lend-pool.js';
 import { afterMessage, dispatch, outgoing, sendFrame } from './outgoing.js';
-import { toBuffer, type Data } from './data.js';
+import { isBlob, toBuffer, type Data } from './data.js';
+import { withCode } from '../errors.js';
 import type { SendCallback, WebSocket } from './websocket.js';
 
 export interface PrepareOptions {
@@ -37,8 +38,12 @@ export class PreparedMessage {
   private plain: Buffer | null = null;
   private shared: Map<string, Buffer> | null = null;
 
-  constructor(data: Exclude<Data, Blob>, options: PrepareOptions = {}) {
+  constructor(data: Exclude<Data, Blob> | number, options: PrepareOptions = {}) {
     if (typeof data === 'number') data = String(data);
+    if (isBlob(data)) {
+      // Framing needs the bytes now; `send(blob)` reads a Blob first, a prepared message cannot wait.
+      throw withCode(new TypeError('A PreparedMessage needs the bytes: read the Blob first (await blob.arrayBuffer())'), 'ERR_INVALID_ARG_TYPE');
+    }
     // A lent message (lend-pool.ts) is only valid during its listener; this one may outlive it.
     this.data = lendPool.own(toBuffer(data));
     this.binary = options.binary ?? typeof data !== 'string';

@@ -175,6 +175,13 @@ describe('PreparedMessage / sendPrepared', () => {
     }
   });
 
+  it('takes what send() takes, except a Blob (its bytes are not there yet)', () => {
+    assert.equal(new PreparedMessage(42).data.toString(), '42');
+    assert.deepEqual([...new PreparedMessage(new Uint8Array([7, 8]).buffer).data], [7, 8]);
+    assert.equal(new PreparedMessage(new Uint16Array([1])).binary, true);
+    assert.throws(() => new PreparedMessage(new Blob(['x']) as never), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: /read the Blob first/ });
+  });
+
   it('behaves as send() on a socket that is connecting or closed', async () => {
     const server = await startServer();
     const client = new HwClient(server.url);

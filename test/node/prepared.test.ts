@@ -127,6 +127,29 @@ describe('PreparedMessage / sendPrepared', () => {
     }
   });
 
+  it('a prepared message held behind an unfinished fragmented message fails its callback when the connection ends', async () => {
+    const server = await startServer();
+    const conns = accepted(server.wss, 1);
+    const a = await rawClient(server.port);
+    const [sa] = await conns;
+    try {
+      sa.send('never finished', { fin: false });
+      const calls: Array<Error | null | undefined> = [];
+      sa.sendPrepared(new PreparedMessage('held'), (err) => calls.push(err));
+      assert.equal((await a.reader.next())!.payload.toString(), 'never finished');
+      const closed = once(sa, 'close');
+      a.socket.destroy();
+      await closed;
+      // Failed callbacks are reported on the next tick: give them two turns of the loop.
+      for (let i = 0; i < 2; i++) await new Promise((r) => setImmediate(r));
+      assert.equal(calls.length, 1, 'the callback was called');
+      assert.ok(calls[0] instanceof Error, 'with the failure');
+    } finally {
+      a.socket.destroy();
+      await server.close();
+    }
+  });
+
   it('wss.broadcast takes a prepared message', async () => {
     const server = await startServer();
     const conns = accepted(server.wss, 2);

@@ -55,8 +55,11 @@ export async function runCell(cell: Cell, slot: Impl, rep: number, opts: RunOpti
     opts.pinning,
   );
   try {
+    const storm = cell.load.mode === 'storm';
     // Storm cells that report memory read it before, 1 s after and idle after the storm.
-    const storm = cell.load.mode === 'storm' && cell.metrics.some((m) => m.key.startsWith('rss'));
+    const rssCell = storm && cell.metrics.some((m) => m.key.startsWith('rss'));
+    // Every storm starts from a collected heap (the first RSS reading collects it), so the
+    // storm cells differ only in what they say they differ in.
     const rssBefore = storm ? await server.gcAndReadRss() : undefined;
     const args = loadgenArgs(cell, server.port, server.pid, opts);
     // Generous: connecting 10k sockets, warm-up, measuring, holding, margin.
@@ -67,7 +70,7 @@ export async function runCell(cell: Cell, slot: Impl, rep: number, opts: RunOpti
     let rssIdle: number | undefined;
     try {
       raw = await loadgen.result;
-      if (storm) {
+      if (rssCell) {
         await sleep(STORM_SETTLE_MS);
         rssAfter = await server.gcAndReadRss();
         await sleep(STORM_IDLE_MS);

@@ -19,8 +19,12 @@ export interface MessageCodec {
    * after anything already queued.
    */
   send(ws: WebSocket, payload: Buffer, binary: boolean, fin: boolean, compress: boolean, cb?: SendCallback): void;
-  /** Run `action` (a Close frame, a pre-built broadcast frame) after every queued send. */
-  enqueue(action: () => void): void;
+  /**
+   * Run `action` (a Close frame, a prepared message's frame) after every queued send. `cb`:
+   * the action's own callback, failed by `cleanup()` if the action never runs; `bytes`: what
+   * it will send, counted in `bufferedAmount` while it waits.
+   */
+  enqueue(action: () => void, cb?: SendCallback, bytes?: number): void;
   /** Inflate an incoming RSV1 message (pausing the core meanwhile) and deliver it with `ws._deliver`. */
   decompressAndDeliver(ws: WebSocket, data: Buffer | Buffer[], isBinary: boolean): void;
   /** Release zlib state; called once when the connection closes. */

@@ -16,13 +16,18 @@ import type { SendCallback, WebSocket } from './websocket.js';
  * checks inflated text (RFC 6455 §8.1 applies to the message after decompression).
  */
 
+const EMPTY_PAYLOAD = Buffer.alloc(0);
+
 interface QueuedSend {
   payload: Buffer;
   binary: boolean;
   fin: boolean;
   compress: boolean;
   cb: SendCallback | undefined;
+  /** An operation that must wait its turn (it reports to `cb` itself; cleanup() fails `cb`). */
   action: (() => void) | null;
+  /** For an action: the message bytes it will send (bufferedAmount counts them). */
+  bytes: number;
 }
 
 export class DeflateCodec implements MessageCodec {
@@ -48,7 +53,7 @@ export class DeflateCodec implements MessageCodec {
 
   get bufferedBytes(): number {
     let n = 0;
-    for (const job of this.queue) n += job.payload.length;
+    for (const job of this.queue) n += job.action !== null ? job.bytes : job.payload.length;
     return n;
   }
 
@@ -76,13 +81,17 @@ export class DeflateCodec implements MessageCodec {
       const out = this.pmd.compressSync(payload, fin);
       if (out !== null) return sendNow(ws, out, binary, fin, true, cb, payload.length);
     }
-    this.queue.push({ payload, binary, fin, compress: rsv1, cb, action: null });
+    this.queue.push({ payload, binary, fin, compress: rsv1, cb, action: null, bytes: 0 });
     if (this.queue.length === 1) this.pump();
   }
 
-  enqueue(action: () => void): void {
+  /**
+   * Run `action` now, or after the sends queued here. `cb`: the action's own callback, failed
+   * by cleanup() if the connection ends first; `bytes`: what it will send, for bufferedAmount.
+   */
+  enqueue(action: () => void, cb?: SendCallback, bytes = 0): void {
     if (this.queue.length === 0) return action();
-    this.queue.push({ payload: Buffer.alloc(0), binary: false, fin: true, compress: false, cb: undefined, action });
+    this.queue.push({ payload: EMPTY_PAYLOAD, binary: false, fin: true, compress: false, cb, action, bytes });
   }
 
   /** Send queued entries in order; an asynchronous compression stops the loop until it is done. */

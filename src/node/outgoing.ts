@@ -1,14 +1,13 @@
 import process from 'node:process';
 import { Buffer } from 'node:buffer';
 import { StateError } from '../errors.js';
-import { ReadyState } from '../protocol/constants.js';
 import type { SendCallback, WebSocket } from './websocket.js';
 
 /**
  * The order of outgoing operations. What the application sends goes out in call order, even
  * when something in front of it is asynchronous: a Blob being read (the Outbox), a message
- * in zlib (the codec's queue), or its own fragmented message still open (a broadcast waits
- * for the last fragment, RFC 6455 §5.4).
+ * in zlib (the codec's queue), or its own fragmented message still open (a prepared message
+ * waits for the last fragment, RFC 6455 §5.4: prepared.ts).
  */
 
 /** Frame and send one message (or fragment) now, through the codec when there is one. */
@@ -41,36 +40,28 @@ export function outgoing(ws: WebSocket, action: () => void): void {
 }
 
 /**
- * Run `action` now, or — while the application's fragmented message is unfinished — right
- * after its last fragment: a whole message must not land between fragments (§5.4).
+ * Write an already-encoded frame — a prepared message's bytes, shared by every receiver
+ * (server frames are unmasked, §5.1) — after what the codec still has queued. The caller
+ * keeps the order with the Outbox and an unfinished fragmented message (PreparedMessage).
+ * `payloadLength` is what `bufferedAmount` counts; `cb` runs once, when the frame is written
+ * or with the error when it cannot be.
  */
-export function afterMessage(ws: WebSocket, action: () => void): void {
-  if (ws._fragmentOpen) (ws._afterFragment ??= []).push(action);
-  else action();
+export function writeFrame(ws: WebSocket, frame: Buffer, payloadLength: number, cb: SendCallback | undefined): void {
+  const codec = ws._codec;
+  if (codec !== null && codec.busy) codec.enqueue(() => writeFrameNow(ws, frame, payloadLength, cb), cb, payloadLength);
+  else writeFrameNow(ws, frame, payloadLength, cb);
 }
 
-/**
- * Write an already-encoded frame — a prepared message's bytes, shared by every receiver
- * (server frames are unmasked, §5.1) — in its place in the order. `payloadLength` is what
- * `bufferedAmount` counts for it; `cb` runs once it is written (or with the error if it is
- * not). False if the socket is closing (then nothing is queued and `cb` is not called).
- */
-export function sendFrame(ws: WebSocket, frame: Buffer, payloadLength = 0, cb?: SendCallback): boolean {
+function writeFrameNow(ws: WebSocket, frame: Buffer, payloadLength: number, cb: SendCallback | undefined): void {
   const core = ws._core;
-  if (ws.readyState !== ReadyState.OPEN || core === null || core.closeSent) return false;
-  afterMessage(ws, () =>
-    outgoing(ws, () => {
-      const port = ws._port;
-      if (core.closeSent || port === null) {
-        if (cb) process.nextTick(cb, new StateError('WS_ERR_NOT_OPEN', 'WebSocket is not open'));
-        return;
-      }
-      port.write(frame);
-      port.pendingPayload += payloadLength;
-      if (cb) port.addCallback(cb);
-    }),
-  );
-  return true;
+  const port = ws._port;
+  if (core === null || port === null || core.closeSent) {
+    if (cb) process.nextTick(cb, new StateError('WS_ERR_NOT_OPEN', 'WebSocket is not open'));
+    return;
+  }
+  port.write(frame);
+  port.pendingPayload += payloadLength;
+  if (cb) port.addCallback(cb);
 }
 
 /**

@@ -5,7 +5,7 @@ import { encodeFrame } from '../protocol/frame.js';
 import type { DeflateCodec } from './deflate-codec.js';
 import { compressMessage } from './deflate.js';
 import { lendPool } from './lend-pool.js';
-import { afterMessage, dispatch, outgoing, sendFrame } from './outgoing.js';
+import { dispatch, writeFrame } from './outgoing.js';
 import { isBlob, toBuffer, type Data } from './data.js';
 import { withCode } from '../errors.js';
 import type { SendCallback, WebSocket } from './websocket.js';
@@ -70,21 +70,36 @@ export class PreparedMessage {
   }
 
   /**
-   * @internal Queue this message on `ws` (OPEN) after what it has queued already. False when
-   * the socket is closing and nothing was queued.
+   * @internal Queue this message on `ws` in call order, as `send()` would: after the
+   * application's unfinished fragmented message (§5.4; decided now, as `send()` decides a
+   * fragment's place now), after a Blob being read, after what zlib still holds. False when
+   * the closing handshake has started (nothing is queued and `cb` is not called).
    */
   _deliver(ws: WebSocket, cb: SendCallback | undefined): boolean {
+    const core = ws._core;
+    if (core === null || core.closeSent) return false;
+    if (ws._fragmentOpen) (ws._afterFragment ??= []).push(() => this.enqueue(ws, cb));
+    else this.enqueue(ws, cb);
+    return true;
+  }
+
+  private enqueue(ws: WebSocket, cb: SendCallback | undefined): void {
+    // A step run by the Outbox must not consult the Outbox again (it would go to its end).
+    if (ws._outbox?.active) ws._outbox.push(() => this.write(ws, cb), cb, this.data.length);
+    else this.write(ws, cb);
+  }
+
+  /** Frame (or take the shared frame) and send, behind what the codec holds. */
+  private write(ws: WebSocket, cb: SendCallback | undefined): void {
     const data = this.data;
     const codec = ws._codec as DeflateCodec | null;
     const mode = codec === null ? 'raw' : codec.broadcastMode(data.length, this.compress);
-    const own = mode === 'own' || (mode !== 'raw' && data.length > DEFAULTS.syncBroadcastBelow) || ws._core?.role === 'client';
-    if (own) {
-      // Framed (and compressed) by this receiver: its own context, its own mask, or a message
-      // too large to compress synchronously; after any fragmented message it is sending (§5.4).
-      afterMessage(ws, () => outgoing(ws, () => dispatch(ws, data, this.binary, true, this.compress, cb)));
-      return true;
+    if (mode === 'own' || (mode !== 'raw' && data.length > DEFAULTS.syncBroadcastBelow) || ws._core?.role === 'client') {
+      // Framed (and compressed) by this receiver: its own zlib context, its own mask, or a
+      // message too large to compress synchronously. The codec keeps its order.
+      dispatch(ws, data, this.binary, true, this.compress, cb);
+      return;
     }
-    const frame = mode === 'raw' ? this.plainFrame() : this.compressedFrame(mode, codec!);
-    return sendFrame(ws, frame, data.length, cb);
+    writeFrame(ws, mode === 'raw' ? this.plainFrame() : this.compressedFrame(mode, codec!), data.length, cb);
   }
 }

@@ -91,7 +91,12 @@ export class RawServer extends EventEmitter {
       handle.close();
       handle = null;
     }
+    let noDelay = false;
     if (err === 0 && handle !== null) {
+      // Linux copies TCP_NODELAY from a listening socket to the sockets accept() returns, so
+      // setting it once here saves a setsockopt per connection. Before listen(): a connection
+      // that completes its handshake right after listen() must inherit it too.
+      if (this.noDelay && INHERITS_NO_DELAY) noDelay = handle.setNoDelay(true) === 0;
       err = handle.listen(backlog);
       if (err !== 0) {
         handle.close();
@@ -102,9 +107,7 @@ export class RawServer extends EventEmitter {
       process.nextTick(() => this.emit('error', uvError(err, 'listen', address, port)));
       return;
     }
-    // Linux copies TCP_NODELAY from a listening socket to the sockets accept() returns, so
-    // setting it once here saves a setsockopt per connection.
-    if (this.noDelay && INHERITS_NO_DELAY) this.listenerNoDelay = handle.setNoDelay(true) === 0;
+    this.listenerNoDelay = noDelay;
     handle.owner = this;
     handle.onconnection = onConnection;
     if (this.unrefed) handle.unref();

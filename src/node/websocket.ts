@@ -292,14 +292,9 @@ export class WebSocket extends typedEmitter<WebSocketEventMap>() implements Port
       this.sendAfterClose(message.data, cb);
       return false;
     }
-    if (this._outbox?.active) this._outbox.push(() => this.deliverPrepared(message, cb), cb, message.data.length);
-    else this.deliverPrepared(message, cb);
-    return this.underHighWaterMark();
-  }
-
-  private deliverPrepared(message: PreparedMessage, cb: SendCallback | undefined): void {
     // Not queued: the closing handshake has started (as `send()` then, the callback gets the error).
     if (!message._deliver(this, cb) && cb) process.nextTick(cb, new StateError('WS_ERR_NOT_OPEN', 'WebSocket is not open'));
+    return this.underHighWaterMark();
   }
 
   /** A Blob given to `send()` was read: send it, unless the socket was destroyed meanwhile (as `ws`). */

@@ -150,6 +150,79 @@ describe('PreparedMessage / sendPrepared', () => {
     }
   });
 
+  it('keeps call order behind a Blob being read, and goes out before a close() called after it', async () => {
+    const server = await startServer();
+    const conns = accepted(server.wss, 1);
+    const a = await rawClient(server.port);
+    const [sa] = await conns;
+    try {
+      const calls: Array<Error | null | undefined> = [];
+      sa.send(new Blob(['blob']));
+      sa.sendPrepared(new PreparedMessage('prepared'), (err) => calls.push(err));
+      sa.send('after');
+      sa.close(1000);
+      const got: string[] = [];
+      for (let i = 0; i < 4; i++) {
+        const f = (await a.reader.next())!;
+        got.push(`${f.opcode}:${f.opcode === 8 ? f.payload.readUInt16BE(0) : f.payload.toString()}`);
+      }
+      assert.deepEqual(got, ['2:blob', '1:prepared', '1:after', '8:1000']);
+      assert.equal(calls.length, 1);
+      assert.equal(calls[0] ?? null, null);
+    } finally {
+      a.socket.destroy();
+      await server.close();
+    }
+  });
+
+  it('with context takeover, waits its turn in zlib as a whole message, before later fragments', async () => {
+    const server = await startServer({ perMessageDeflate: { threshold: 0 } });
+    const conns = accepted(server.wss, 1);
+    const a = await rawClient(server.port, 'permessage-deflate');
+    const [sa] = await conns;
+    try {
+      const big = Buffer.alloc(256 * 1024);
+      for (let i = 0; i < big.length; i++) big[i] = (i * 7919) & 0xff ^ (i >> 9);
+      sa.send(big); // large enough to be compressed off the event loop: zlib is busy
+      const message = new PreparedMessage('prepared');
+      sa.sendPrepared(message);
+      assert.ok(sa.bufferedAmount >= big.length + message.data.length, 'waiting messages count in bufferedAmount');
+      sa.send('x', { fin: false });
+      sa.send('y');
+      const got: string[] = [];
+      for (let i = 0; i < 4; i++) {
+        const f = (await a.reader.next())!;
+        got.push(`${f.opcode}:${f.fin ? 'fin' : 'more'}`);
+      }
+      assert.deepEqual(got, ['2:fin', '1:fin', '1:more', '0:fin']);
+    } finally {
+      a.socket.destroy();
+      await server.close();
+    }
+  });
+
+  it('fails its callback once when the connection ends while it waits behind zlib', async () => {
+    const server = await startServer({ perMessageDeflate: { threshold: 0 } });
+    const conns = accepted(server.wss, 1);
+    const a = await rawClient(server.port, NO_TAKEOVER);
+    const [sa] = await conns;
+    try {
+      const big = Buffer.alloc(256 * 1024, 'abcdefgh');
+      sa.send(big);
+      const calls: Array<Error | null | undefined> = [];
+      sa.sendPrepared(new PreparedMessage('waiting'), (err) => calls.push(err));
+      const closed = once(sa, 'close');
+      sa.terminate();
+      await closed;
+      for (let i = 0; i < 2; i++) await new Promise((r) => setImmediate(r));
+      assert.equal(calls.length, 1, 'the callback was called once');
+      assert.ok(calls[0] instanceof Error);
+    } finally {
+      a.socket.destroy();
+      await server.close();
+    }
+  });
+
   it('wss.broadcast takes a prepared message', async () => {
     const server = await startServer();
     const conns = accepted(server.wss, 2);

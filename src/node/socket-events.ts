@@ -62,11 +62,9 @@ function socketOnClose(this: SocketWithWs): void {
   ws._core?.dropLanding();
   // Messages held behind the application's unfinished fragmented message (broadcasts,
   // prepared sends) will never go out: run them now so their callbacks get the error.
-  const held = ws._afterFragment;
-  if (held !== null) {
-    ws._afterFragment = null;
+  if (ws._afterFragment !== null) {
     ws._fragmentOpen = false;
-    for (const action of held) action();
+    ws._releaseHeld();
     ws._port!.discard();
   }
   ws._readyState = ReadyState.CLOSING;

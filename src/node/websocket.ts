@@ -239,18 +239,12 @@ export class WebSocket extends typedEmitter<WebSocketEventMap>() implements Port
    * that ignores the result is unaffected.
    */
   send(data: Data, options?: SendOptions | SendCallback, cb?: SendCallback): boolean {
-    if (this._readyState === ReadyState.CONNECTING) {
-      throw new StateError('WS_ERR_NOT_OPEN', 'WebSocket is not open: readyState 0 (CONNECTING)');
-    }
     if (typeof options === 'function') {
       cb = options;
       options = undefined;
     }
     if (typeof data === 'number') data = String(data);
-    if (this._readyState !== ReadyState.OPEN) {
-      this.sendAfterClose(data, cb);
-      return false;
-    }
+    if (!this.sendable(data, cb)) return false;
     const binary = options?.binary ?? typeof data !== 'string';
     const fin = options?.fin ?? true;
     const compress = options?.compress ?? true;
@@ -270,13 +264,30 @@ export class WebSocket extends typedEmitter<WebSocketEventMap>() implements Port
       else dispatch(this, payload, binary, fin, compress, cb);
     }
     this._fragmentOpen = !fin;
-    if (fin && this._afterFragment !== null) {
-      // The message is complete: broadcasts held during it follow it out.
-      const held = this._afterFragment;
-      this._afterFragment = null;
-      for (const action of held) action();
-    }
+    // The message is complete: prepared messages held during it follow it out.
+    if (fin && this._afterFragment !== null) this._releaseHeld();
     return this.underHighWaterMark();
+  }
+
+  /**
+   * Whether a message may be queued now (OPEN). Throws while CONNECTING, as `ws` does; after
+   * that it counts the bytes and fails `cb`, as `ws` does, and says no.
+   */
+  private sendable(data: Data | undefined, cb: SendCallback | undefined): boolean {
+    if (this._readyState === ReadyState.OPEN) return true;
+    if (this._readyState === ReadyState.CONNECTING) {
+      throw new StateError('WS_ERR_NOT_OPEN', 'WebSocket is not open: readyState 0 (CONNECTING)');
+    }
+    this.sendAfterClose(data, cb);
+    return false;
+  }
+
+  /** @internal Run what waited for the application's fragmented message to end (prepared.ts). */
+  _releaseHeld(): void {
+    const held = this._afterFragment;
+    if (held === null) return;
+    this._afterFragment = null;
+    for (const action of held) action();
   }
 
   /**
@@ -285,13 +296,7 @@ export class WebSocket extends typedEmitter<WebSocketEventMap>() implements Port
    * and closed-socket behaviour as `send()` (hyperwire addition).
    */
   sendPrepared(message: PreparedMessage, cb?: SendCallback): boolean {
-    if (this._readyState === ReadyState.CONNECTING) {
-      throw new StateError('WS_ERR_NOT_OPEN', 'WebSocket is not open: readyState 0 (CONNECTING)');
-    }
-    if (this._readyState !== ReadyState.OPEN) {
-      this.sendAfterClose(message.data, cb);
-      return false;
-    }
+    if (!this.sendable(message.data, cb)) return false;
     // Not queued: the closing handshake has started (as `send()` then, the callback gets the error).
     if (!message._deliver(this, cb) && cb) process.nextTick(cb, new StateError('WS_ERR_NOT_OPEN', 'WebSocket is not open'));
     return this.underHighWaterMark();

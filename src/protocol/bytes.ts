@@ -1,4 +1,5 @@
 import { Buffer } from 'node:buffer';
+import process from 'node:process';
 import { applyMask, maskBytes } from './frame.js';
 
 /**
@@ -255,5 +256,39 @@ const mediumSlabs = new Slabs(64 * 1024);
  * `ws` message holds the 64 KiB network chunk it is a view of.
  */
 export function payloadBuffer(n: number): Buffer {
-  return n <= MEDIUM_PAYLOAD ? mediumSlabs.alloc(n) : Buffer.allocUnsafe(n);
+  return n <= MEDIUM_PAYLOAD ? mediumSlabs.alloc(n) : largeBuffer(n);
+}
+
+/**
+ * A buffer of `n` bytes for one large message (a payload over 16 KiB, or a masked copy of one),
+ * from `Buffer.allocUnsafe`, with the heap hint below given once per process first.
+ *
+ * The heap hint. Each large Buffer is a `malloc` that V8 frees only at its next scavenge,
+ * which external memory triggers about every 32 MiB: dead messages are freed ~32 MiB at a
+ * time, at the top of glibc's heap. glibc gives free memory at the top back to the kernel
+ * once there is more of it than its trim threshold, which is 128 KiB at start and rises only
+ * to twice the largest `mmap`ed block ever freed (its "dynamic mmap threshold"). So every
+ * batch went back to the kernel and the next messages faulted fresh zeroed pages in: ~50
+ * page faults per 256 KiB message, and echoing 32 KiB–1 MiB messages ran at 0.2–0.6× `ws`'s
+ * speed (measured, bench/README.md "Large messages and the C heap"). Allocating and dropping
+ * one 31 MiB block (never touched, so it costs no memory) lifts glibc's thresholds to 31 MiB
+ * (mmap) and 62 MiB (trim) when V8 frees it, as glibc itself would after a program freed such
+ * a buffer: freed message memory is then reused in place. The price is that up to ~62 MiB of
+ * freed heap may stay mapped after a burst of large messages. Linux only (glibc's rule);
+ * `HYPERWIRE_NO_HEAP_HINT=1` in the environment turns it off.
+ */
+export function largeBuffer(n: number): Buffer {
+  if (!heapHinted) hintHeap();
+  return Buffer.allocUnsafe(n);
+}
+
+let heapHinted = process.platform !== 'linux' || process.env.HYPERWIRE_NO_HEAP_HINT === '1';
+
+/** The largest block glibc's dynamic thresholds follow is 32 MiB (64-bit): stay under it. */
+const HEAP_HINT_BYTES = 31 * 1024 * 1024;
+
+function hintHeap(): void {
+  heapHinted = true;
+  // Unreferenced at once: V8 frees it (munmap, the thresholds rise) at its next scavenge.
+  Buffer.allocUnsafeSlow(HEAP_HINT_BYTES);
 }

@@ -7,8 +7,8 @@ import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { HandshakeError, withCode } from '../errors.js';
 import { DEFAULTS } from '../options.js';
-import { buildUpgradeResponse, validateUpgradeRequest, type UpgradeRequest } from '../protocol/handshake.js';
-import { createUpgradeServer } from './upgrade-server.js';
+import { buildUpgradeResponse, validateUpgradeRequest, type Headers, type UpgradeRequest } from '../protocol/handshake.js';
+import { createUpgradeServer, kHandshakeFields } from './upgrade-server.js';
 import type { RawServer } from './raw-server.js';
 import { RawSocket } from './raw-socket.js';
 import { PreparedMessage } from './prepared.js';
@@ -230,7 +230,9 @@ export class WebSocketServer extends typedEmitter<WebSocketServerEventMap>() {
     if (!((socket as unknown) instanceof RawSocket)) socket.on('error', socketOnError);
     let request: UpgradeRequest;
     try {
-      request = validateUpgradeRequest(req.method, req.headers);
+      // Requests our own server parsed carry the handshake's fields; others (an http.Server's,
+      // handleUpgrade in noServer mode) are read from req.headers, as ws reads them.
+      request = validateUpgradeRequest(req.method, (req as IncomingMessage & { [kHandshakeFields]?: Headers })[kHandshakeFields] ?? req.headers);
     } catch (err) {
       const e = err as HandshakeError;
       const extra = e.code === 'WS_ERR_HANDSHAKE_VERSION' ? { 'Sec-WebSocket-Version': '13, 8' } : undefined;

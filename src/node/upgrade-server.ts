@@ -3,6 +3,7 @@ import { IncomingMessage, STATUS_CODES } from 'node:http';
 import net from 'node:net';
 import { HandshakeError } from '../errors.js';
 import { MAX_HEAD_SIZE, findHeadEnd, parseRequestHead } from '../protocol/http1.js';
+import type { Headers } from '../protocol/handshake.js';
 import { RawServer, rawSocketsAvailable } from './raw-server.js';
 import { RawSocket, type RawSocketSink } from './raw-socket.js';
 
@@ -14,6 +15,12 @@ import { RawSocket, type RawSocketSink } from './raw-socket.js';
  * bookkeeping), which is most of the cost of a handshake and part of each idle connection's
  * memory. Plain HTTP requests get `426 Upgrade Required`, as `ws` answers them.
  */
+
+/**
+ * On requests this server parsed: the header fields the opening handshake reads
+ * (`RequestHead.handshake`), so `handleUpgrade` need not make Node fold all of `req.headers`.
+ */
+export const kHandshakeFields = Symbol('hyperwire.handshakeFields');
 
 export type UpgradeHandler = (req: IncomingMessage, socket: net.Socket, head: Buffer) => void;
 
@@ -124,7 +131,17 @@ class HeadReader implements RawSocketSink {
   }
 
   data(_socket: unknown, lent: Buffer): void {
-    // A RawSocket lends its read buffer for this call only: keep a copy (a request head is small).
+    if (this.received === 0) {
+      // The usual case, the whole head in the first chunk: read it where it lies (a RawSocket
+      // lends its read buffer for this call only) and copy only what follows it.
+      const found = findHeadEnd(lent, lent.length, 0);
+      if (found !== -1) {
+        this.finish();
+        this.headComplete(lent, found, found < lent.length ? Buffer.from(lent.subarray(found)) : NO_BYTES);
+        return;
+      }
+    }
+    // A head in pieces: keep copies until the blank line has come.
     const chunk = Buffer.from(lent);
     // Look for the blank line in the new chunk plus the last 3 bytes before it.
     const tail = this.tail;
@@ -144,10 +161,11 @@ class HeadReader implements RawSocketSink {
     const end = received - window.length + found;
     const buf = this.chunks.length === 1 ? chunk : Buffer.concat(this.chunks, received);
     this.finish();
-    this.headComplete(buf, end);
+    this.headComplete(buf, end, buf.subarray(end));
   }
 
-  private headComplete(buf: Buffer, end: number): void {
+  /** `buf` holds the head in `[0, end)` (it may be a lent read buffer: read it now); `rest` follows it. */
+  private headComplete(buf: Buffer, end: number, rest: Buffer): void {
     const socket = this.socket as net.Socket;
     if (end > MAX_HEAD_SIZE) return respond(socket, 431);
     let head;
@@ -167,15 +185,17 @@ class HeadReader implements RawSocketSink {
     req.complete = true;
     // Like an http.Server: any request asking to upgrade goes to the upgrade handler (which
     // answers 400 for a wrong protocol, as `ws` does); anything else is a plain request.
-    const connection = req.headers.connection;
-    if (req.headers.upgrade === undefined || typeof connection !== 'string' || !/(^|,)\s*upgrade\s*(,|$)/i.test(connection)) {
+    // Read from the handshake's own fields: Node folds `req.headers` only if someone reads it.
+    (req as IncomingMessage & { [kHandshakeFields]?: Headers })[kHandshakeFields] = head.handshake;
+    const connection = head.handshake.connection;
+    if (head.handshake.upgrade === undefined || connection === undefined || !/(^|,)\s*upgrade\s*(,|$)/i.test(connection)) {
       return respond(socket, 426);
     }
     // RFC 6455 §4.1: "The method of the request MUST be GET, and the HTTP version MUST be at least 1.1."
     if (head.httpVersionMajor < 1 || (head.httpVersionMajor === 1 && head.httpVersionMinor < 1)) {
       return respond(socket, 400, 'HTTP/1.1 or later is required');
     }
-    this.onUpgrade(req, socket, buf.subarray(end));
+    this.onUpgrade(req, socket, rest);
   }
 
   private finish(): void {

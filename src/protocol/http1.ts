@@ -18,7 +18,23 @@ export interface RequestHead {
   httpVersionMajor: number;
   httpVersionMinor: number;
   rawHeaders: string[];
+  /**
+   * The fields the opening handshake reads (`HANDSHAKE_FIELDS`), lower-case names, repeats
+   * joined with ", " as Node's `req.headers` joins them: the server answers from these, so
+   * Node folds every header into `req.headers` only if the application reads it.
+   */
+  handshake: Record<string, string | undefined>;
 }
+
+/** Request header fields the opening handshake reads (RFC 6455 §4.2.1), by name length. */
+const HANDSHAKE_FIELDS: Record<number, string> = {
+  7: 'upgrade',
+  10: 'connection',
+  17: 'sec-websocket-key',
+  21: 'sec-websocket-version',
+  22: 'sec-websocket-protocol',
+  24: 'sec-websocket-extensions',
+};
 
 /** Largest request head we accept (Node's default `maxHeaderSize`). */
 export const MAX_HEAD_SIZE = 16 * 1024;
@@ -73,6 +89,14 @@ export function parseRequestHead(head: string): RequestHead {
   if (!m) throw bad('invalid HTTP version');
 
   const rawHeaders: string[] = [];
+  const handshake: Record<string, string | undefined> = {
+    upgrade: undefined,
+    connection: undefined,
+    'sec-websocket-key': undefined,
+    'sec-websocket-version': undefined,
+    'sec-websocket-protocol': undefined,
+    'sec-websocket-extensions': undefined,
+  };
   let pos = lineEnd + 1;
   for (;;) {
     lineEnd = head.indexOf('\n', pos);
@@ -97,7 +121,15 @@ export function parseRequestHead(head: string): RequestHead {
     const name = head.slice(pos, colon);
     const value = head.slice(vStart, vEnd);
     rawHeaders.push(name, value);
+    const field = HANDSHAKE_FIELDS[colon - pos];
+    if (field !== undefined) {
+      const lower = name.toLowerCase();
+      if (lower === field) {
+        const had = handshake[lower];
+        handshake[lower] = had === undefined ? value : `${had}, ${value}`;
+      }
+    }
     pos = lineEnd + 1;
   }
-  return { method, url, httpVersionMajor: Number(m[1]), httpVersionMinor: Number(m[2]), rawHeaders };
+  return { method, url, httpVersionMajor: Number(m[1]), httpVersionMinor: Number(m[2]), rawHeaders, handshake };
 }

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import http from 'node:http';
-import WS from 'ws';
+import WS, { WebSocketServer as WsServer } from 'ws';
 import type { WebSocket } from '../../src/index.js';
 import { next, rawRequest, startServer } from '../helpers/loopback.js';
 
@@ -52,6 +52,56 @@ describe('WebSocketServer({ port }) on its own net.Server', () => {
     assert.match(await rawRequest(server.port, 'GET / HTTP/1.1\r\nBad Header: x\r\n\r\n'), /^HTTP\/1.1 400 /);
     assert.match(await rawRequest(server.port, upgrade().replace('HTTP/1.1', 'HTTP/1.0')), /^HTTP\/1.1 400 /);
     await server.close();
+  });
+
+  it('answers from the handshake fields as Node folds them (case, repeats), and still gives user code every header', async () => {
+    const key = 'dGhlIHNhbXBsZSBub25jZQ==';
+    const requests = [
+      // Names in any case; repeated Sec-WebSocket-Protocol lines are one list.
+      `GET / HTTP/1.1\r\nHost: x\r\nUPGRADE: WebSocket\r\nconnection: upgrade\r\nSEC-WEBSOCKET-KEY: ${key}\r\nsec-websocket-version: 13\r\nSec-WebSocket-Protocol: a\r\nsec-websocket-protocol: b, c\r\nX-Foo: 1\r\n\r\n`,
+      // Repeats joined with ", " make these invalid, as behind an http.Server.
+      `GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      `GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      `GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      // Connection's token list may span lines.
+      `GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: keep-alive\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      // Extensions offered over two lines.
+      `GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Extensions: x-unknown\r\nsec-websocket-extensions: permessage-deflate\r\n\r\n`,
+    ];
+    const offered: string[][] = [];
+    const server = await startServer({ handleProtocols: (protocols) => (offered.push([...protocols]), [...protocols][0]), perMessageDeflate: true });
+    const reference = new WsServer({ port: 0, host: '127.0.0.1', handleProtocols: (protocols) => [...protocols][0], perMessageDeflate: true });
+    try {
+      await next(reference, 'listening');
+      const seen: http.IncomingMessage[] = [];
+      server.wss.on('connection', (_ws, req) => seen.push(req));
+      const head = (port: number, request: string) =>
+        new Promise<string>((resolve, reject) => {
+          const socket = net.connect(port, '127.0.0.1');
+          let text = '';
+          socket.on('error', reject);
+          socket.on('data', (d) => {
+            text += d.toString('latin1');
+            const end = text.indexOf('\r\n\r\n');
+            if (end === -1) return;
+            socket.destroy();
+            // Status line and the handshake's answer headers, in a stable order.
+            const lines = text.slice(0, end).split('\r\n');
+            resolve([lines[0], ...lines.slice(1).filter((l) => /^sec-websocket-(accept|protocol|extensions):/i.test(l)).sort()].join(' | '));
+          });
+          socket.write(request);
+        });
+      for (const request of requests) {
+        assert.equal(await head(server.port, request), await head((reference.address() as net.AddressInfo).port, request), request);
+      }
+      assert.deepEqual(offered[0], ['a', 'b', 'c']);
+      assert.equal(seen[0].headers['x-foo'], '1');
+      assert.equal(seen[0].headers['sec-websocket-protocol'], 'a, b, c');
+      assert.equal(seen[0].headers.upgrade, 'WebSocket');
+    } finally {
+      await new Promise<void>((resolve) => reference.close(() => resolve()));
+      await server.close();
+    }
   });
 
   it('answers 408 to a client that stops half-way through its head, and keeps serving others', async () => {

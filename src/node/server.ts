@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import { HandshakeError, withCode } from '../errors.js';
 import { DEFAULTS } from '../options.js';
 import { buildUpgradeResponse, validateUpgradeRequest, type Headers, type UpgradeRequest } from '../protocol/handshake.js';
-import { createUpgradeServer, kHandshakeFields } from './upgrade-server.js';
+import { createUpgradeServer } from './upgrade-server.js';
 import type { RawServer } from './raw-server.js';
 import { RawSocket } from './raw-socket.js';
 import { PreparedMessage } from './prepared.js';
@@ -126,8 +126,13 @@ export class WebSocketServer extends typedEmitter<WebSocketServerEventMap>() {
       // We own this server: accept upgrades on a bare net.Server (upgrade-server.ts) instead
       // of an http.Server. Plain requests get 426; a client that never finishes its request
       // head is answered 408 after handshakeTimeout (slowloris).
-      const server = createUpgradeServer((req, socket, head) => {
-        this.handleUpgrade(req, socket, head, (ws, request) => this.emit('connection', ws, request));
+      const server = createUpgradeServer((req, socket, head, fields) => {
+        const done: UpgradeCallback = (ws, request) => this.emit('connection', ws, request);
+        // The handshake's fields as our parser collected them spare Node folding all of
+        // req.headers; but a subclass's handleUpgrade may change req.headers before calling
+        // ours, so then it is called, and it reads req.headers as ws does.
+        if (this.handleUpgrade === WebSocketServer.prototype.handleUpgrade) this.upgrade(req, socket, head, done, fields);
+        else this.handleUpgrade(req, socket, head, done);
       }, opts.handshakeTimeout, opts.rawSockets ?? true);
       server.listen(opts.port, opts.host, opts.backlog, callback);
       this._server = server;
@@ -226,13 +231,16 @@ export class WebSocketServer extends typedEmitter<WebSocketServerEventMap>() {
 
   /** Run the opening handshake on an upgrade request; `cb(ws, req)` gets the open WebSocket. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, cb: UpgradeCallback): void {
+    this.upgrade(req, socket, head, cb, req.headers);
+  }
+
+  /** `handleUpgrade`, validating `headers` (req.headers, or the fields our own server parsed). */
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, cb: UpgradeCallback, headers: Headers): void {
     // A RawSocket fails by itself and never emits an unhandled 'error': no listener needed.
     if (!((socket as unknown) instanceof RawSocket)) socket.on('error', socketOnError);
     let request: UpgradeRequest;
     try {
-      // Requests our own server parsed carry the handshake's fields; others (an http.Server's,
-      // handleUpgrade in noServer mode) are read from req.headers, as ws reads them.
-      request = validateUpgradeRequest(req.method, (req as IncomingMessage & { [kHandshakeFields]?: Headers })[kHandshakeFields] ?? req.headers);
+      request = validateUpgradeRequest(req.method, headers);
     } catch (err) {
       const e = err as HandshakeError;
       const extra = e.code === 'WS_ERR_HANDSHAKE_VERSION' ? { 'Sec-WebSocket-Version': '13, 8' } : undefined;

@@ -17,12 +17,10 @@ import { RawSocket, type RawSocketSink } from './raw-socket.js';
  */
 
 /**
- * On requests this server parsed: the header fields the opening handshake reads
- * (`RequestHead.handshake`), so `handleUpgrade` need not make Node fold all of `req.headers`.
+ * `fields`: the header fields the opening handshake reads, as the parser collected them
+ * (`RequestHead.handshake`: lower-case names, repeats joined as in `req.headers`).
  */
-export const kHandshakeFields = Symbol('hyperwire.handshakeFields');
-
-export type UpgradeHandler = (req: IncomingMessage, socket: net.Socket, head: Buffer) => void;
+export type UpgradeHandler = (req: IncomingMessage, socket: net.Socket, head: Buffer, fields: Headers) => void;
 
 /**
  * With `raw` (the default where the runtime has them), connections are `RawSocket`s on libuv
@@ -186,7 +184,6 @@ class HeadReader implements RawSocketSink {
     // Like an http.Server: any request asking to upgrade goes to the upgrade handler (which
     // answers 400 for a wrong protocol, as `ws` does); anything else is a plain request.
     // Read from the handshake's own fields: Node folds `req.headers` only if someone reads it.
-    (req as IncomingMessage & { [kHandshakeFields]?: Headers })[kHandshakeFields] = head.handshake;
     const connection = head.handshake.connection;
     if (head.handshake.upgrade === undefined || connection === undefined || !/(^|,)\s*upgrade\s*(,|$)/i.test(connection)) {
       return respond(socket, 426);
@@ -195,7 +192,7 @@ class HeadReader implements RawSocketSink {
     if (head.httpVersionMajor < 1 || (head.httpVersionMajor === 1 && head.httpVersionMinor < 1)) {
       return respond(socket, 400, 'HTTP/1.1 or later is required');
     }
-    this.onUpgrade(req, socket, rest);
+    this.onUpgrade(req, socket, rest, head.handshake);
   }
 
   private finish(): void {

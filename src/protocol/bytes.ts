@@ -274,8 +274,9 @@ export function payloadBuffer(n: number): Buffer {
  * one 31 MiB block (never touched, so it costs no memory) lifts glibc's thresholds to 31 MiB
  * (mmap) and 62 MiB (trim) when V8 frees it, as glibc itself would after a program freed such
  * a buffer: freed message memory is then reused in place. The price is that up to ~62 MiB of
- * freed heap may stay mapped after a burst of large messages. Linux only (glibc's rule);
- * `HYPERWIRE_NO_HEAP_HINT=1` in the environment turns it off.
+ * freed heap may stay mapped after a burst of large messages. Linux only (glibc's rule; on
+ * musl it maps and unmaps 31 MiB once, to no effect); `HYPERWIRE_NO_HEAP_HINT=1` in the
+ * environment turns it off.
  */
 export function largeBuffer(n: number): Buffer {
   if (!heapHinted) hintHeap();
@@ -289,6 +290,10 @@ const HEAP_HINT_BYTES = 31 * 1024 * 1024;
 
 function hintHeap(): void {
   heapHinted = true;
-  // Unreferenced at once: V8 frees it (munmap, the thresholds rise) at its next scavenge.
-  Buffer.allocUnsafeSlow(HEAP_HINT_BYTES);
+  try {
+    // Unreferenced at once: V8 frees it (munmap, the thresholds rise) at its next scavenge.
+    Buffer.allocUnsafeSlow(HEAP_HINT_BYTES);
+  } catch {
+    // Address space capped (ulimit -v, strict overcommit): no hint; the message still gets its buffer.
+  }
 }

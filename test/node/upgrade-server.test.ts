@@ -80,6 +80,10 @@ describe('WebSocketServer({ port }) on its own net.Server', () => {
           const socket = net.connect(port, '127.0.0.1');
           let text = '';
           socket.on('error', reject);
+          socket.setTimeout(5000, () => {
+            socket.destroy();
+            reject(new Error('no answer within 5 s'));
+          });
           socket.on('data', (d) => {
             text += d.toString('latin1');
             const end = text.indexOf('\r\n\r\n');
@@ -100,6 +104,78 @@ describe('WebSocketServer({ port }) on its own net.Server', () => {
       assert.equal(seen[0].headers.upgrade, 'WebSocket');
     } finally {
       await new Promise<void>((resolve) => reference.close(() => resolve()));
+      await server.close();
+    }
+  });
+
+  it('lets a subclass change req.headers before the handshake reads them, as in ws', async () => {
+    // A subclass's handleUpgrade runs before ours: the handshake then reads req.headers.
+    const { WebSocketServer } = await import('../../src/index.js');
+    class Defaulting extends WebSocketServer {
+      override handleUpgrade(req: http.IncomingMessage, socket: import('node:stream').Duplex, head: Buffer, cb: (ws: WebSocket, req: http.IncomingMessage) => void): void {
+        req.headers['sec-websocket-protocol'] ??= 'chat';
+        super.handleUpgrade(req, socket, head, cb);
+      }
+    }
+    const wss = new Defaulting({ port: 0, host: '127.0.0.1' });
+    const socket = new net.Socket();
+    try {
+      await next(wss, 'listening');
+      socket.connect((wss.address() as net.AddressInfo).port, '127.0.0.1');
+      socket.on('error', () => {});
+      socket.write(upgrade());
+      let text = '';
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no answer within 5 s')), 5000);
+        socket.on('data', (d) => {
+          text += d.toString('latin1');
+          if (text.includes('\r\n\r\n')) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+      });
+      assert.match(text, /^HTTP\/1.1 101 /);
+      assert.match(text, /\r\nSec-WebSocket-Protocol: chat\r\n/);
+    } finally {
+      socket.destroy();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    }
+  });
+
+  it('keeps frames that arrive in the same packet as the head while an async verifyClient decides', async () => {
+    // The head is read where it lies in the shared read buffer; what follows it must be copied
+    // before other connections' reads reuse that buffer.
+    const server = await startServer({ verifyClient: (_info, done) => setTimeout(() => done(true), 50) });
+    const sockets: net.Socket[] = [];
+    try {
+      // Listen from the 'connection' listener itself: the held frame is delivered on the next tick.
+      const got = new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no message within 5 s')), 5000);
+        server.wss.on('connection', (ws) =>
+          ws.on('message', (data) => {
+            clearTimeout(timer);
+            resolve(String(data));
+          }),
+        );
+      });
+      const socket = net.connect(server.port, '127.0.0.1');
+      sockets.push(socket);
+      await next(socket, 'connect');
+      socket.on('data', () => {});
+      const text = 'hello, first frame';
+      const frame = Buffer.from([0x81, 0x80 | text.length, 1, 2, 3, 4, ...Buffer.from(text).map((b, i) => b ^ [1, 2, 3, 4][i & 3])]);
+      socket.write(Buffer.concat([Buffer.from(upgrade()), frame]));
+      // Meanwhile other connections write into the shared read buffer.
+      for (let i = 0; i < 4; i++) {
+        const other = net.connect(server.port, '127.0.0.1');
+        sockets.push(other);
+        other.on('error', () => {});
+        other.write('X'.repeat(4096));
+      }
+      assert.equal(await got, text);
+    } finally {
+      for (const s of sockets) s.destroy();
       await server.close();
     }
   });

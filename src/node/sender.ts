@@ -4,7 +4,7 @@ import { types } from 'node:util';
 import { withCode } from '../errors.js';
 import { Opcode, isValidCloseCode } from '../protocol/constants.js';
 import { applyMask, headerLength, randomMask, writeHeader } from '../protocol/frame.js';
-import { largeBuffer } from '../protocol/bytes.js';
+import { payloadBuffer } from '../protocol/bytes.js';
 import { toBuffer, type Data } from './data.js';
 
 /**
@@ -136,7 +136,8 @@ export class Sender {
       copyOut = mask !== null && !!options.readOnly && !identity;
     }
     const hl = headerLength(length, mask !== null);
-    const out = copyOut && length > 16 * 1024 ? largeBuffer(hl + length) : Buffer.allocUnsafe(copyOut ? hl + length : hl);
+    // A masked copy is one message's buffer, like a received payload's (slab or large buffer).
+    const out = copyOut ? payloadBuffer(hl + length) : Buffer.allocUnsafe(hl);
     writeHeader(out, 0, options.opcode, length, !!options.fin, !!options.rsv1, mask);
     if (mask === null || identity) return [out, data as Buffer];
     const payload = data as Buffer;

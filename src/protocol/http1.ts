@@ -19,22 +19,19 @@ export interface RequestHead {
   httpVersionMinor: number;
   rawHeaders: string[];
   /**
-   * The fields the opening handshake reads (`HANDSHAKE_FIELDS`), lower-case names, repeats
+   * The fields the opening handshake reads (`HANDSHAKE_NAMES`), lower-case names, repeats
    * joined with ", " as Node's `req.headers` joins them: the server answers from these, so
    * Node folds every header into `req.headers` only if the application reads it.
    */
   handshake: Record<string, string | undefined>;
 }
 
-/** Request header fields the opening handshake reads (RFC 6455 §4.2.1), by name length. */
-const HANDSHAKE_FIELDS: Record<number, string> = {
-  7: 'upgrade',
-  10: 'connection',
-  17: 'sec-websocket-key',
-  21: 'sec-websocket-version',
-  22: 'sec-websocket-protocol',
-  24: 'sec-websocket-extensions',
-};
+/** Request header fields the opening handshake reads (RFC 6455 §4.2.1). */
+const HANDSHAKE_NAMES = ['upgrade', 'connection', 'sec-websocket-key', 'sec-websocket-version', 'sec-websocket-protocol', 'sec-websocket-extensions'];
+/** The same names by length (no two share one): a header name is lower-cased only on a length match. */
+const HANDSHAKE_BY_LENGTH: Record<number, string> = Object.fromEntries(HANDSHAKE_NAMES.map((n) => [n.length, n]));
+/** Every field absent; copied per request, so each `handshake` record has the same shape. */
+const NO_HANDSHAKE_FIELDS: Record<string, string | undefined> = Object.fromEntries(HANDSHAKE_NAMES.map((n) => [n, undefined]));
 
 /** Largest request head we accept (Node's default `maxHeaderSize`). */
 export const MAX_HEAD_SIZE = 16 * 1024;
@@ -89,14 +86,7 @@ export function parseRequestHead(head: string): RequestHead {
   if (!m) throw bad('invalid HTTP version');
 
   const rawHeaders: string[] = [];
-  const handshake: Record<string, string | undefined> = {
-    upgrade: undefined,
-    connection: undefined,
-    'sec-websocket-key': undefined,
-    'sec-websocket-version': undefined,
-    'sec-websocket-protocol': undefined,
-    'sec-websocket-extensions': undefined,
-  };
+  const handshake = { ...NO_HANDSHAKE_FIELDS };
   let pos = lineEnd + 1;
   for (;;) {
     lineEnd = head.indexOf('\n', pos);
@@ -121,7 +111,7 @@ export function parseRequestHead(head: string): RequestHead {
     const name = head.slice(pos, colon);
     const value = head.slice(vStart, vEnd);
     rawHeaders.push(name, value);
-    const field = HANDSHAKE_FIELDS[colon - pos];
+    const field = HANDSHAKE_BY_LENGTH[colon - pos];
     if (field !== undefined) {
       const lower = name.toLowerCase();
       if (lower === field) {

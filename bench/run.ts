@@ -17,6 +17,7 @@ import { parseBenchArgs, USAGE } from './lib/args.js';
 import { allCells, type Cell } from './lib/cells.js';
 import { formatPercent, formatValue } from './lib/format.js';
 import { buildLoadgen } from './lib/loadgen.js';
+import { buildServers } from './lib/build-servers.js';
 import { detectPinning } from './lib/pinning.js';
 import { sampleMachineBusyCores } from './lib/proc.js';
 import { renderMarkdown } from './lib/report-markdown.js';
@@ -57,6 +58,7 @@ async function main(): Promise<void> {
   }
 
   buildLoadgen();
+  buildServers();
   const pinning = detectPinning(!args.pin);
   const opts: RunOptions = { warmup: args.warmup, duration: args.duration, pinning, hyperwireIsWs: args.hyperwireIsWs, hwNative: args.hwNative };
   const slots: Impl[] = ['ws', 'hyperwire'];

@@ -2,13 +2,13 @@
  * One benchmark server in a child process: started fresh for every run, so no
  * run inherits another's JIT state, heap or lingering sockets.
  *
- * It runs under `node --import tsx` like the rest of the project.  tsx only
- * transforms modules as they load; once the server is listening, the code on
- * the message path is plain JavaScript (see bench/README.md for the check).
+ * It runs as plain JavaScript compiled from bench/servers/ (bench/lib/build-servers.ts says
+ * why not under tsx), with hyperwire from dist/, as users run both.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { buildC } from './build-c.js';
+import { SERVERS_DIR } from './build-servers.js';
 import type { Pinning } from './pinning.js';
 import { readRssBytes } from './proc.js';
 
@@ -49,8 +49,8 @@ export class ServerProcess {
       if (spec.mode !== 'echo' || spec.deflate) throw new Error(`--hw-native ${spec.hwNative}: echo cells without deflate only`);
       return ServerProcess.startNative(pinning, spec.hwNative, spec.hwNative);
     }
-    const script = fileURLToPath(new URL(`../servers/${spec.impl}.ts`, import.meta.url));
-    const nodeArgs = ['--expose-gc', '--import', 'tsx', script, '--port', '0', '--mode', spec.mode, '--deflate', spec.deflate ? (spec.takeover ? 'takeover' : '1') : '0'];
+    const script = `${SERVERS_DIR}${spec.impl}.js`;
+    const nodeArgs = ['--expose-gc', script, '--port', '0', '--mode', spec.mode, '--deflate', spec.deflate ? (spec.takeover ? 'takeover' : '1') : '0'];
     if (spec.lend) nodeArgs.push('--lend', '1');
     if (spec.fdTable) nodeArgs.push('--fd-table', String(spec.fdTable));
     const { command, args } = pinning.wrap(SERVER_CPU, process.execPath, nodeArgs);

@@ -4,6 +4,7 @@ import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { B, UV_ENOTCONN, UV_EOF, bindings, ignoreRead, streamError, uvError, type Req, type TcpHandle, type WriteCallback } from './libuv.js';
 import type { RawServer } from './raw-server.js';
+import type { WebSocket } from './websocket.js';
 import { maskArena } from '../protocol/simd-mask.js';
 import { lendPool } from './lend-pool.js';
 
@@ -74,6 +75,9 @@ const HAD_ERROR = 1024;
 /** TCP_NODELAY is known to be on (net.Socket also skips the setsockopt when nothing changes). */
 const NO_DELAY = 2048;
 
+/** Where a socket carries the WebSocket riding on it (set by `attachSocket`). */
+export const kWebSocket = Symbol('hyperwire.websocket');
+
 export class RawSocket extends EventEmitter {
   _handle: TcpHandle | null;
   /** The server that accepted this socket (for its connection count). */
@@ -94,6 +98,11 @@ export class RawSocket extends EventEmitter {
   private lastAsyncReq: Req | null = null;
   private timer: NodeJS.Timeout | null = null;
   private peer: AddressInfo | null = null;
+  /**
+   * Declared here, not just assigned by `attachSocket`, so it sits inside the object: a
+   * property added after construction goes to a separate 40-byte array per connection.
+   */
+  [kWebSocket]: WebSocket | null = null;
 
   get readable(): boolean { return (this.flags & READABLE) !== 0; }
   set readable(on: boolean) { this.flags = on ? this.flags | READABLE : this.flags & ~READABLE; }

@@ -3,16 +3,16 @@ import type { Duplex } from 'node:stream';
 import { ReadyState } from '../protocol/constants.js';
 import { emitDrainIfNeeded } from './port.js';
 import type { WebSocket } from './websocket.js';
-import { RawSocket, type RawSocketSink } from './raw-socket.js';
+import { RawSocket, kWebSocket, type RawSocketSink } from './raw-socket.js';
 
 /**
  * The socket side of a WebSocket: listeners shared by every connection (`this` is the
  * socket, the WebSocket hangs off it), so a connection costs no closures.
  */
 
-export const kWebSocket = Symbol('hyperwire.websocket');
+export { kWebSocket };
 
-type SocketWithWs = Duplex & { [kWebSocket]?: WebSocket };
+type SocketWithWs = Duplex & { [kWebSocket]?: WebSocket | null };
 
 /** Bind `socket` to `ws` and listen to it. */
 export function attachSocket(ws: WebSocket, socket: Duplex): void {

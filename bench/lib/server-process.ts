@@ -8,7 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { buildC } from './build-c.js';
-import { SERVERS_DIR } from './build-servers.js';
+import { SERVERS_DIR, buildServers } from './build-servers.js';
 import type { Pinning } from './pinning.js';
 import { readRssBytes } from './proc.js';
 
@@ -49,6 +49,7 @@ export class ServerProcess {
       if (spec.mode !== 'echo' || spec.deflate) throw new Error(`--hw-native ${spec.hwNative}: echo cells without deflate only`);
       return ServerProcess.startNative(pinning, spec.hwNative, spec.hwNative);
     }
+    buildServers();
     const script = `${SERVERS_DIR}${spec.impl}.js`;
     const nodeArgs = ['--expose-gc', script, '--port', '0', '--mode', spec.mode, '--deflate', spec.deflate ? (spec.takeover ? 'takeover' : '1') : '0'];
     if (spec.lend) nodeArgs.push('--lend', '1');

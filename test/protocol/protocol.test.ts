@@ -351,6 +351,26 @@ describe('limits', () => {
     assert.deepEqual(events, [{ type: 'error', code: 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', closeCode: 1009 }]);
   });
 
+  it('connections configured alike or not, created in any order, each keep their own limits', () => {
+    // Limits are shared between connections with equal options (memory per connection):
+    // interleaving differently configured connections, or changing one's maxPayload, must
+    // never leak into another.
+    const frame50 = masked({ opcode: 2, payload: Buffer.alloc(50) });
+    const ok = { type: 'message', data: Buffer.alloc(50).toString('hex'), isBinary: true, compressed: false, fragments: 1 };
+    const tooBig = { type: 'error', code: 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', closeCode: 1009 };
+    const small1 = recordingProtocol({ role: 'server', maxPayload: 10 });
+    const large1 = recordingProtocol({ role: 'server', maxPayload: 100 });
+    const large2 = recordingProtocol({ role: 'server', maxPayload: 100 }); // configured like large1
+    large2.protocol.setMaxPayload(20); // large1 keeps 100
+    const small2 = recordingProtocol({ role: 'server', maxPayload: 10 });
+    const small3 = recordingProtocol({ role: 'server', maxPayload: 10 }); // configured like small2
+    small3.protocol.setMaxPayload(0); // unlimited; small2 keeps 10
+    const large3 = recordingProtocol({ role: 'server', maxPayload: 100 });
+    const all = [small1, large1, large2, small2, small3, large3];
+    for (const p of all) p.protocol.receive(Buffer.from(frame50)); // unmasked in place: a copy each
+    assert.deepEqual(all.map((p) => p.events), [[tooBig], [ok], [tooBig], [tooBig], [ok], [ok]]);
+  });
+
   it('more fragments than maxFragments fail with 1008', () => {
     const parts = [masked({ opcode: 2, fin: false, payload: 'a' })];
     for (let i = 0; i < 4; i++) parts.push(masked({ opcode: 0, fin: false, payload: 'a' }));

@@ -60,7 +60,7 @@ async function main(): Promise<void> {
   buildLoadgen();
   buildServers();
   const pinning = detectPinning(!args.pin);
-  const opts: RunOptions = { warmup: args.warmup, duration: args.duration, pinning, hyperwireIsWs: args.hyperwireIsWs, hwNative: args.hwNative };
+  const opts: RunOptions = { warmup: args.warmup, duration: args.duration, pinning, hyperwireIsWs: args.hyperwireIsWs, hwNative: args.hwNative, wsHeapHint: args.wsHeapHint };
   const slots: Impl[] = ['ws', 'hyperwire'];
   const ceilingSlots: Impl[] = args.ceiling ? ['minimal-echo', 'minimal-echo-c'] : [];
   const repsOf = (cell: Cell) => args.reps * (cell.repScale ?? 1);
@@ -148,6 +148,7 @@ async function main(): Promise<void> {
       cpu: cpus()[0]?.model ?? 'unknown',
       cpus: availableParallelism(),
       pinning: pinning.enabled ? pinning.reason : `not pinned (${pinning.reason})`,
+      wsSlot: `ws (+bufferutil)${args.wsHeapHint ? ', started with the heap hint (--ws-heap-hint)' : ''}`,
       hyperwireSlot: args.hyperwireIsWs
         ? 'ws (stand-in: HYPERWIRE_BENCH_IMPL=ws)'
         : args.hwNative !== undefined

@@ -105,6 +105,8 @@ export interface BenchReport {
     cpu: string;
     cpus: number;
     pinning: string;
+    /** What ran in the ws column (absent in reports from before --ws-heap-hint: plain ws). */
+    wsSlot?: string;
     /** What ran in the hyperwire column. */
     hyperwireSlot: string;
     reps: number;

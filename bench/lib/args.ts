@@ -11,6 +11,8 @@ export interface BenchArgs {
   hyperwireIsWs: boolean;
   /** A native echo server binary to put in the hyperwire slot (calibration; echo cells only). */
   hwNative?: string;
+  /** Give the ws server the same C-heap start as hyperwire's (see USAGE). */
+  wsHeapHint: boolean;
   pin: boolean;
   ceiling: boolean;
   outDir?: string;
@@ -29,6 +31,10 @@ export const USAGE = `usage: npm run bench -- [flags]
                        server gets against ws on this machine; it prints "ready <port>" once it
                        listens on the port given as its argument, and exits when stdin closes;
                        echo cells without deflate only)
+  --ws-heap-hint       start the ws server with hyperwire's heap hint (one 31 MiB buffer allocated and
+                       dropped, so glibc stops trimming its heap): ws's large-message figures then
+                       come from its favourable allocator state every run, not by chance
+                       (bench/README.md, "Large messages and the C heap")
   --no-pin             do not pin server/load generator to CPUs with taskset
   --no-ceiling         skip the load-generator ceiling check
   --out DIR            where to write latest.{md,json,svg} (default bench/results)
@@ -53,6 +59,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
       conns: { type: 'string', multiple: true },
       'hw-impl': { type: 'string' },
       'hw-native': { type: 'string' },
+      'ws-heap-hint': { type: 'boolean', default: false },
       'no-pin': { type: 'boolean', default: false },
       'no-ceiling': { type: 'boolean', default: false },
       out: { type: 'string' },
@@ -82,6 +89,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     conns,
     hyperwireIsWs: impl === 'ws',
     hwNative: values['hw-native'],
+    wsHeapHint: values['ws-heap-hint']!,
     pin: !values['no-pin'],
     ceiling: !values['no-ceiling'],
     outDir: values.out,

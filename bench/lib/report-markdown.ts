@@ -44,6 +44,7 @@ export function renderMarkdown(report: BenchReport): string {
   if (meta.busyBeforeStartCores > 0.2) {
     lines.push(`- **machine was busy**: other processes used ${Math.round(meta.busyBeforeStartCores * 100)}% of a core before the first run`);
   }
+  if (meta.wsSlot !== undefined) lines.push(`- ws column: ${meta.wsSlot}`);
   lines.push(`- hyperwire column: ${meta.hyperwireSlot}`);
   lines.push(
     `- ${meta.reps} repetition(s) per cell, ws and hyperwire interleaved, fresh server each run; ` +

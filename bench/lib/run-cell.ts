@@ -30,6 +30,8 @@ export interface RunOptions {
   pinning: Pinning;
   hyperwireIsWs: boolean;
   hwNative?: string;
+  /** Start the ws slot's server with the heap hint (`--ws-heap-hint`). */
+  wsHeapHint?: boolean;
 }
 
 export interface RunRecord {
@@ -51,7 +53,7 @@ export interface RunRecord {
 
 export async function runCell(cell: Cell, slot: Impl, rep: number, opts: RunOptions): Promise<RunRecord> {
   const server = await ServerProcess.start(
-    { impl: slot, mode: cell.serverMode, deflate: cell.deflate, takeover: cell.takeover, lend: cell.lend, fdTable: cell.fdTable, hyperwireIsWs: opts.hyperwireIsWs, hwNative: opts.hwNative },
+    { impl: slot, mode: cell.serverMode, deflate: cell.deflate, takeover: cell.takeover, lend: cell.lend, fdTable: cell.fdTable, hyperwireIsWs: opts.hyperwireIsWs, hwNative: opts.hwNative, heapHint: slot === 'ws' && opts.wsHeapHint === true },
     opts.pinning,
   );
   try {

@@ -29,6 +29,8 @@ export interface ServerSpec {
   hyperwireIsWs: boolean;
   /** Put this native echo server binary in the hyperwire slot (`--hw-native`). */
   hwNative?: string;
+  /** Start with the heap hint (`--heap-hint 1`; the ws slot under `--ws-heap-hint`). */
+  heapHint?: boolean;
 }
 
 export const SERVER_CPU = 0;
@@ -54,6 +56,7 @@ export class ServerProcess {
     const nodeArgs = ['--expose-gc', script, '--port', '0', '--mode', spec.mode, '--deflate', spec.deflate ? (spec.takeover ? 'takeover' : '1') : '0'];
     if (spec.lend) nodeArgs.push('--lend', '1');
     if (spec.fdTable) nodeArgs.push('--fd-table', String(spec.fdTable));
+    if (spec.heapHint) nodeArgs.push('--heap-hint', '1');
     const { command, args } = pinning.wrap(SERVER_CPU, process.execPath, nodeArgs);
     const env = { ...process.env };
     if (spec.hyperwireIsWs) env.HYPERWIRE_BENCH_IMPL = 'ws';

@@ -15,6 +15,7 @@
  * The process exits when the IPC channel closes, so a crashed runner never
  * leaves servers behind.
  */
+import { Buffer } from 'node:buffer';
 import { closeSync, openSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
@@ -83,9 +84,13 @@ export function runBenchServer(WebSocketServer: BenchServerClass, impl: string):
       deflate: { type: 'string', default: '0' },
       lend: { type: 'string', default: '0' },
       'fd-table': { type: 'string', default: '0' },
+      'heap-hint': { type: 'string', default: '0' },
     },
   });
   growFdTable(Number(values['fd-table']));
+  // `--heap-hint 1` (the ws slot under `npm run bench -- --ws-heap-hint`): what hyperwire does
+  // on its first large message (src/protocol/bytes.ts `largeBuffer`), done here at start.
+  if (values['heap-hint'] === '1') Buffer.allocUnsafeSlow(31 * 1024 * 1024);
   const mode = values.mode;
   if (mode !== 'echo' && mode !== 'broadcast') throw new Error(`unknown --mode ${mode}`);
   if (!['0', '1', 'takeover'].includes(values.deflate!)) throw new Error(`unknown --deflate ${values.deflate}`);

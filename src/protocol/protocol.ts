@@ -1,6 +1,5 @@
 import { Buffer } from 'node:buffer';
 import { ProtocolError, internalError, type ProtocolErrorCode } from '../errors.js';
-import { DEFAULTS } from '../options.js';
 import { ByteQueue, payloadBuffer, smallSlabs as slabs } from './bytes.js';
 import { decodeCloseBody, encodeCloseBody } from './close.js';
 import { checkFrameHeader } from './frame-rules.js';
@@ -8,6 +7,7 @@ import { CloseCode, Opcode } from './constants.js';
 import { ViewCache, applyMask, copyUnmaskView, encodeFrame, encodeHeader, headerLength, maskBytes, orView, randomMask, unmaskView, writeHeader } from './frame.js';
 import { Utf8Validator, isValidUtf8 } from './utf8.js';
 import type { ProtocolHandler, ProtocolOptions, Role } from './port.js';
+import { limitsFor, type Limits } from './limits.js';
 
 /**
  * The RFC 6455 connection after the opening handshake, without I/O.
@@ -41,42 +41,6 @@ const NO_FRAGMENTS: Buffer[] = [];
 const SMALL_PAYLOAD = 1024;
 /** Frames at or under this size are written as one buffer; bigger ones as header + payload. */
 const COPY_PAYLOAD_BELOW = 4096;
-
-/** The options that are the same for every connection of a server, resolved. */
-interface Limits {
-  readonly maxPayload: number;
-  readonly maxFragments: number;
-  readonly maxBufferedChunks: number;
-  readonly skipUTF8Validation: boolean;
-  readonly autoPong: boolean;
-  readonly generateMask: ((mask: Buffer) => void) | undefined;
-}
-
-/** The last limits resolved: a server's connections all ask for the same ones. */
-let lastLimits: Limits | null = null;
-
-/**
- * The resolved limits for `options`, shared with the previous connection when they match, so
- * a connection carries one pointer instead of six fields (40 bytes less per connection). The
- * only thing kept alive by the cache is the last frozen record (and its `generateMask`).
- */
-function limitsFor(options: ProtocolOptions): Limits {
-  const maxPayload = options.maxPayload ?? DEFAULTS.maxPayload;
-  const maxFragments = options.maxFragments ?? DEFAULTS.maxFragments;
-  const maxBufferedChunks = options.maxBufferedChunks ?? DEFAULTS.maxBufferedChunks;
-  const skipUTF8Validation = options.skipUTF8Validation ?? false;
-  const autoPong = options.autoPong ?? true;
-  const generateMask = options.generateMask;
-  const last = lastLimits;
-  if (
-    last !== null && last.maxPayload === maxPayload && last.maxFragments === maxFragments &&
-    last.maxBufferedChunks === maxBufferedChunks && last.skipUTF8Validation === skipUTF8Validation &&
-    last.autoPong === autoPong && last.generateMask === generateMask
-  ) {
-    return last;
-  }
-  return (lastLimits = Object.freeze({ maxPayload, maxFragments, maxBufferedChunks, skipUTF8Validation, autoPong, generateMask }));
-}
 
 export class Protocol {
   readonly role: Role;

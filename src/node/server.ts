@@ -10,10 +10,10 @@ import { DEFAULTS } from '../options.js';
 import { buildUpgradeResponse, validateUpgradeRequest, type Headers, type UpgradeRequest } from '../protocol/handshake.js';
 import { createUpgradeServer } from './upgrade-server.js';
 import type { RawServer } from './raw-server.js';
-import { RawSocket } from './raw-socket.js';
+import { RawSocket, kWebSocket } from './raw-socket.js';
 import { PreparedMessage } from './prepared.js';
 import { typedEmitter, type WebSocketServerEventMap } from './events.js';
-import { WebSocket, kWebSocket, type Data, type SocketSettings } from './websocket.js';
+import { WebSocket, type Data, type SocketSettings } from './websocket.js';
 import { acceptDeflateOffer, installDeflate } from './deflate-codec.js';
 import type { PerMessageDeflateOptions } from './deflate.js';
 

@@ -10,8 +10,6 @@ import { RawSocket, kWebSocket, type RawSocketSink } from './raw-socket.js';
  * socket, the WebSocket hangs off it), so a connection costs no closures.
  */
 
-export { kWebSocket };
-
 type SocketWithWs = Duplex & { [kWebSocket]?: WebSocket | null };
 
 /** Bind `socket` to `ws` and listen to it. */

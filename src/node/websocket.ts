@@ -19,7 +19,6 @@ import { lendPool } from './lend-pool.js';
 import type { PreparedMessage } from './prepared.js';
 
 export { convertBinary, toBuffer, type BinaryType, type Data, type RawData, type WebSocketEventMap };
-export { kWebSocket } from './socket-events.js';
 
 /**
  * The `ws`-compatible WebSocket, shared by client and server: an EventEmitter with the WHATWG

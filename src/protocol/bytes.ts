@@ -211,78 +211,25 @@ export class ByteQueue {
 }
 
 /**
- * Payload buffers cut from slabs the way `Buffer.allocUnsafe` cuts small Buffers from Node's
- * 8 KiB pool (8-byte aligned; a payload the application keeps holds its slab alive), with the
- * slab's DataView at hand: bytes can be written through `view` at `offset` without asking the
- * new Buffer for its ArrayBuffer, whose getter is a call into V8's runtime (perf, 64 B echo:
- * ~5% of the server's CPU).
- */
-export class Slabs {
-  private slab: ArrayBuffer = new ArrayBuffer(0);
-  /** Bytes of `slab` handed out (its size at first: the first `alloc` takes a new slab). */
-  private used: number;
-  /** The DataView of the slab the last `alloc` was cut from; its bytes start at `offset`. */
-  view: DataView = new DataView(this.slab);
-  offset = 0;
-
-  constructor(private readonly size = 8192) {
-    this.used = size;
-  }
-
-  /** `n` (≤ the slab size) uninitialised bytes. */
-  alloc(n: number): Buffer {
-    let at = this.used;
-    if (at + n > this.size) {
-      this.slab = Buffer.allocUnsafeSlow(this.size).buffer as ArrayBuffer;
-      this.view = new DataView(this.slab);
-      at = 0;
-    }
-    this.offset = at;
-    this.used = (at + n + 7) & ~7;
-    return Buffer.from(this.slab, at, n);
-  }
-}
-
-/** Small payloads' buffers (up to 1 KiB; Node's own pool size). */
-export const smallSlabs = new Slabs(8192);
-/** Up to this size, payloads are cut from 64 KiB slabs. */
-const MEDIUM_PAYLOAD = 16 * 1024;
-const mediumSlabs = new Slabs(64 * 1024);
-
-/**
- * A buffer for a payload of `n` bytes. Up to 16 KiB it is cut from a 64 KiB slab: a malloc, a
- * free and an ArrayBuffer per message cost ~7% of the server's CPU in the 16 KiB echo (cut from
- * slabs: +5%). A payload the application keeps holds its slab alive, up to 4× its size, as a
- * `ws` message holds the 64 KiB network chunk it is a view of.
- */
-export function payloadBuffer(n: number): Buffer {
-  return n <= MEDIUM_PAYLOAD ? mediumSlabs.alloc(n) : largeBuffer(n);
-}
-
-/**
- * A buffer of `n` bytes for one large message (a payload over 16 KiB, or a masked copy of one),
- * from `Buffer.allocUnsafe`, with the heap hint below given once per process first.
+ * The heap hint, given once per process before it takes its first 64 KiB payload slab or
+ * large payload buffer.
  *
- * The heap hint. Each large Buffer is a `malloc` that V8 frees only at its next scavenge,
- * which external memory triggers about every 32 MiB: dead messages are freed ~32 MiB at a
- * time, at the top of glibc's heap. glibc gives free memory at the top back to the kernel
- * once there is more of it than its trim threshold, which is 128 KiB at start and rises only
- * to twice the largest `mmap`ed block ever freed (its "dynamic mmap threshold"). So every
- * batch went back to the kernel and the next messages faulted fresh zeroed pages in: ~50
- * page faults per 256 KiB message, and echoing 32 KiB–1 MiB messages ran at 0.2–0.6× `ws`'s
- * speed (measured, bench/README.md "Large messages and the C heap"). Allocating and dropping
- * one 31 MiB block (never touched, so it costs no memory) lifts glibc's thresholds to 31 MiB
- * (mmap) and 62 MiB (trim) when V8 frees it, as glibc itself would after a program freed such
- * a buffer: freed message memory is then reused in place. The price is that up to ~62 MiB of
- * freed heap may stay mapped after a burst of large messages. Linux only (glibc's rule; on
- * musl it maps and unmaps 31 MiB once, to no effect); `HYPERWIRE_NO_HEAP_HINT=1` in the
- * environment turns it off.
+ * Each such buffer is a `malloc` (a slab payloads up to 16 KiB are cut from, or one message) that V8
+ * frees only at its next scavenge, which external memory triggers about every 32 MiB: dead
+ * messages are freed ~32 MiB at a time, at the top of glibc's heap. glibc gives free memory at
+ * the top back to the kernel once there is more of it than its trim threshold, which is 128 KiB
+ * at start and rises only to twice the largest `mmap`ed block ever freed (its "dynamic mmap
+ * threshold"). So every batch could go back to the kernel and the next messages fault fresh
+ * zeroed pages in: ~50 page faults per 256 KiB message, and echoing 32 KiB–1 MiB messages ran
+ * at 0.2–0.6× `ws`'s speed; 16 KiB messages (cut from 64 KiB slabs, which took no hint until
+ * 2026-12-05) ran at ~1 fault and half speed in about half of all fresh processes (measured,
+ * bench/README.md "Large messages and the C heap"). Allocating and dropping one 31 MiB block
+ * (never touched, so it costs no memory) lifts glibc's thresholds to 31 MiB (mmap) and 62 MiB
+ * (trim) when V8 frees it, as glibc itself would after a program freed such a buffer: freed
+ * message memory is then reused in place. The price is that up to ~62 MiB of freed heap may
+ * stay mapped after a burst of messages. Linux only (glibc's rule; on musl it maps and unmaps
+ * 31 MiB once, to no effect); `HYPERWIRE_NO_HEAP_HINT=1` in the environment turns it off.
  */
-export function largeBuffer(n: number): Buffer {
-  if (!heapHinted) hintHeap();
-  return Buffer.allocUnsafe(n);
-}
-
 let heapHinted = process.platform !== 'linux' || process.env.HYPERWIRE_NO_HEAP_HINT === '1';
 
 /** The largest block glibc's dynamic thresholds follow is 32 MiB (64-bit): stay under it. */
@@ -297,3 +244,67 @@ function hintHeap(): void {
     // Address space capped (ulimit -v, strict overcommit): no hint; the message still gets its buffer.
   }
 }
+
+/**
+ * Payload buffers cut from slabs the way `Buffer.allocUnsafe` cuts small Buffers from Node's
+ * 8 KiB pool (8-byte aligned; a payload the application keeps holds its slab alive), with the
+ * slab's DataView at hand: bytes can be written through `view` at `offset` without asking the
+ * new Buffer for its ArrayBuffer, whose getter is a call into V8's runtime (perf, 64 B echo:
+ * ~5% of the server's CPU).
+ */
+export class Slabs {
+  private slab: ArrayBuffer = new ArrayBuffer(0);
+  /** Bytes of `slab` handed out (its size at first: the first `alloc` takes a new slab). */
+  private used: number;
+  /** The DataView of the slab the last `alloc` was cut from; its bytes start at `offset`. */
+  view: DataView = new DataView(this.slab);
+  offset = 0;
+
+  /** `heapHint`: give the heap hint (above) before the first slab. */
+  constructor(
+    private readonly size = 8192,
+    private readonly heapHint = false,
+  ) {
+    this.used = size;
+  }
+
+  /** `n` (≤ the slab size) uninitialised bytes. */
+  alloc(n: number): Buffer {
+    let at = this.used;
+    if (at + n > this.size) {
+      if (this.heapHint && !heapHinted) hintHeap();
+      this.slab = Buffer.allocUnsafeSlow(this.size).buffer as ArrayBuffer;
+      this.view = new DataView(this.slab);
+      at = 0;
+    }
+    this.offset = at;
+    this.used = (at + n + 7) & ~7;
+    return Buffer.from(this.slab, at, n);
+  }
+}
+
+/** Small payloads' buffers (up to 1 KiB; Node's own pool size). */
+export const smallSlabs = new Slabs(8192);
+/** Up to this size, payloads are cut from 64 KiB slabs. */
+const MEDIUM_PAYLOAD = 16 * 1024;
+const mediumSlabs = new Slabs(64 * 1024, true);
+
+/**
+ * A buffer for a payload of `n` bytes. Up to 16 KiB it is cut from a 64 KiB slab: a malloc, a
+ * free and an ArrayBuffer per message cost ~7% of the server's CPU in the 16 KiB echo (cut from
+ * slabs: +5%). A payload the application keeps holds its slab alive, up to 4× its size, as a
+ * `ws` message holds the 64 KiB network chunk it is a view of.
+ */
+export function payloadBuffer(n: number): Buffer {
+  return n <= MEDIUM_PAYLOAD ? mediumSlabs.alloc(n) : largeBuffer(n);
+}
+
+/**
+ * A buffer of `n` bytes for one large message (a payload over 16 KiB, or a masked copy of one),
+ * from `Buffer.allocUnsafe`, with the heap hint (above) given once per process first.
+ */
+export function largeBuffer(n: number): Buffer {
+  if (!heapHinted) hintHeap();
+  return Buffer.allocUnsafe(n);
+}
+

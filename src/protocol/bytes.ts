@@ -214,21 +214,22 @@ export class ByteQueue {
  * The heap hint, given once per process before it takes its first 64 KiB payload slab or
  * large payload buffer.
  *
- * Each such buffer is a `malloc` (a slab payloads up to 16 KiB are cut from, or one message) that V8
- * frees only at its next scavenge, which external memory triggers about every 32 MiB: dead
- * messages are freed ~32 MiB at a time, at the top of glibc's heap. glibc gives free memory at
- * the top back to the kernel once there is more of it than its trim threshold, which is 128 KiB
- * at start and rises only to twice the largest `mmap`ed block ever freed (its "dynamic mmap
- * threshold"). So every batch could go back to the kernel and the next messages fault fresh
- * zeroed pages in: ~50 page faults per 256 KiB message, and echoing 32 KiB–1 MiB messages ran
- * at 0.2–0.6× `ws`'s speed; 16 KiB messages (cut from 64 KiB slabs, which took no hint until
- * 2026-12-05) ran at ~1 fault and half speed in about half of all fresh processes (measured,
- * bench/README.md "Large messages and the C heap"). Allocating and dropping one 31 MiB block
- * (never touched, so it costs no memory) lifts glibc's thresholds to 31 MiB (mmap) and 62 MiB
- * (trim) when V8 frees it, as glibc itself would after a program freed such a buffer: freed
- * message memory is then reused in place. The price is that up to ~62 MiB of freed heap may
- * stay mapped after a burst of messages. Linux only (glibc's rule; on musl it maps and unmaps
- * 31 MiB once, to no effect); `HYPERWIRE_NO_HEAP_HINT=1` in the environment turns it off.
+ * Each such buffer is a `malloc` (a slab that payloads up to 16 KiB are cut from, or one
+ * message's buffer) that V8 frees only at its next scavenge, which external memory triggers
+ * about every 32 MiB: dead messages are freed ~32 MiB at a time, at the top of glibc's heap.
+ * glibc gives free memory at the top back to the kernel once there is more of it than its trim
+ * threshold, which is 128 KiB at start and rises only to twice the largest `mmap`ed block ever
+ * freed (its "dynamic mmap threshold"). So every batch could go back to the kernel and the next
+ * messages fault fresh zeroed pages in: ~50 page faults per 256 KiB message, and echoing 32
+ * KiB–1 MiB messages ran at 0.2–0.6× `ws`'s speed; 16 KiB messages (cut from 64 KiB slabs,
+ * which took no hint until 2026-12-05) ran at ~1 fault per message and half speed in 4 of 10
+ * fresh processes (measured, bench/README.md "Large messages and the C heap"). Allocating and
+ * dropping one 31 MiB block (never touched, so it costs no memory) lifts glibc's thresholds to
+ * 31 MiB (mmap) and 62 MiB (trim) when V8 frees it, as glibc itself would after a program freed
+ * such a buffer: freed message memory is then reused in place. The price is that up to ~62 MiB
+ * of freed heap may stay mapped after a burst of messages. Linux only (glibc's rule; on musl it
+ * maps and unmaps 31 MiB once, to no effect); `HYPERWIRE_NO_HEAP_HINT=1` in the environment
+ * turns it off.
  */
 let heapHinted = process.platform !== 'linux' || process.env.HYPERWIRE_NO_HEAP_HINT === '1';
 

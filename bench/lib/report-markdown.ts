@@ -5,6 +5,8 @@ import type { Summary } from './stats.js';
 
 /** Above this much CPU going elsewhere, a cell's numbers are suspect. */
 const NOISY_OTHER_CPU = 0.3;
+/** Latency: when ws's server was this much busier than hyperwire's, say so (the wake-up regime). */
+const BUSIER = 0.1;
 
 function cellValue(s: Summary, unit: string): string {
   if (!s.values.length) return 'failed';
@@ -32,6 +34,12 @@ function note(cell: CellReport, reps: number): string {
   if (other >= NOISY_OTHER_CPU) notes.push(`noisy machine (others used ${formatPercent(other)} of a core)`);
   if (cell.errors.length) notes.push(`${cell.errors.length} failed run(s)`);
   if (cell.cpu.ws.runs !== cell.cpu.hyperwire.runs || cell.cpu.ws.runs !== reps) notes.push(`${cell.cpu.hyperwire.runs} runs per server`);
+  // One message in flight: a server still busy when the next message arrives skips the VM's
+  // wake-up from idle, one that finished sooner sleeps and pays it (bench/README.md, latency).
+  const busier = cell.load.mode === 'latency' ? cell.cpu.ws.server - cell.cpu.hyperwire.server : 0;
+  if (busier >= BUSIER) {
+    notes.push(`ws's server busier (${formatPercent(cell.cpu.ws.server)} vs ${formatPercent(cell.cpu.hyperwire.server)}): it slept through fewer round trips`);
+  }
   return notes.join('; ');
 }
 

@@ -73,6 +73,7 @@ static struct {
     double connect_timeout; /* seconds allowed to establish all connections */
     int server_pid;     /* for CPU share; 0 = unknown */
     int spin;           /* poll without sleeping (latency: keeps the client's wake-up out of the RTT) */
+    int gap_us;         /* latency: wait this long after each reply before sending the next message */
 } cfg = {
     .mode = M_ECHO, .port = 0, .path = "/", .conns = 1, .inflight = 1,
     .size = 64, .binary = 0, .deflate = 0, .warmup = 1.0, .duration = 3.0,
@@ -424,6 +425,11 @@ static void on_message(conn *c, uint64_t len) {
         uint64_t t = now_ns();
         if (g.measuring && g.lat_n < g.lat_cap) g.lat[g.lat_n++] = t - c->sent_ns;
         if (g.running) {
+            /* With a gap, the server has long gone idle when the next message arrives. */
+            if (cfg.gap_us > 0) {
+                uint64_t until = t + (uint64_t)cfg.gap_us * 1000u;
+                while ((t = now_ns()) < until) {}
+            }
             c->sent_ns = t;
             queue_frames(c, 1);
         }
@@ -763,7 +769,7 @@ static void usage(void) {
             "  [--conns N] [--inflight K] [--size BYTES] [--binary] [--deflate]\n"
             "  [--deflate-takeover]\n"
             "  [--warmup S] [--duration S] [--concurrency C] [--hold S]\n"
-            "  [--connect-timeout S] [--server-pid PID] [--spin]\n");
+            "  [--connect-timeout S] [--server-pid PID] [--spin] [--gap-us US]\n");
     exit(2);
 }
 
@@ -790,6 +796,7 @@ static void parse_args(int argc, char **argv) {
         else if (ARG("--hold")) cfg.hold = atof(v);
         else if (ARG("--connect-timeout")) cfg.connect_timeout = atof(v);
         else if (ARG("--server-pid")) cfg.server_pid = atoi(v);
+        else if (ARG("--gap-us")) cfg.gap_us = atoi(v);
         else if (!strcmp(a, "--binary")) cfg.binary = 1;
         else if (!strcmp(a, "--deflate")) cfg.deflate = 1;
         else if (!strcmp(a, "--deflate-takeover")) cfg.deflate = cfg.takeover = 1;

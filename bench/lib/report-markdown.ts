@@ -36,7 +36,7 @@ function note(cell: CellReport, reps: number): string {
   if (cell.cpu.ws.runs !== cell.cpu.hyperwire.runs || cell.cpu.ws.runs !== reps) notes.push(`${cell.cpu.hyperwire.runs} runs per server`);
   // One message in flight: a server still busy when the next message arrives skips the VM's
   // wake-up from idle, one that finished sooner sleeps and pays it (bench/README.md, latency).
-  const busier = cell.load.mode === 'latency' ? cell.cpu.ws.server - cell.cpu.hyperwire.server : 0;
+  const busier = cell.load.mode === 'latency' && !cell.load.gapUs ? cell.cpu.ws.server - cell.cpu.hyperwire.server : 0;
   if (busier >= BUSIER) {
     notes.push(`ws's server busier (${formatPercent(cell.cpu.ws.server)} vs ${formatPercent(cell.cpu.hyperwire.server)}): it slept through fewer round trips`);
   }

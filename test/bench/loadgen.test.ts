@@ -57,3 +57,30 @@ test('load generator keeps frame boundaries when it drops large payloads in the 
   assert.ok(typeof r.messages === 'number' && r.messages > 0, `messages: ${r.messages}`);
   assert.equal(r.bytes, r.messages * 200_003);
 });
+
+test('load generator in latency mode waits --gap-us after each reply before sending again', { timeout: 60_000 }, async () => {
+  buildLoadgen();
+  const server = await ServerProcess.start({ impl: 'ws', mode: 'echo', deflate: false, hyperwireIsWs: false }, unpinned);
+  try {
+    const duration = 0.5;
+    const gapUs = 2_000;
+    const args = ['--port', String(server.port), '--server-pid', String(server.pid), '--mode', 'latency',
+      '--size', '64', '--warmup', '0.1', '--duration', String(duration), '--spin', '--gap-us', String(gapUs)];
+    const run = startLoadgen(args, unpinned, 20_000);
+    let r;
+    try {
+      r = await run.result;
+    } finally {
+      run.release();
+      await run.exited;
+    }
+    assert.equal(r.ok, true);
+    assert.equal(r.errors, 0);
+    assert.ok(typeof r.messages === 'number' && r.messages > 0, `messages: ${r.messages}`);
+    // Each round trip takes at least the gap: at most duration / gap of them fit (+1 for the edges).
+    assert.ok(r.messages <= (duration * 1e6) / gapUs + 1, `${r.messages} round trips in ${duration} s with a ${gapUs} µs gap`);
+    assert.ok(typeof r.p50_us === 'number' && r.p50_us > 0);
+  } finally {
+    await server.stop();
+  }
+});

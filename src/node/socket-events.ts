@@ -88,10 +88,12 @@ function socketOnDrain(this: SocketWithWs): void {
 function noop(): void {}
 
 const rawSink: RawSocketSink = {
-  // The chunk is the RawSocket's shared read buffer, lent for this call: the core copies what it keeps.
-  data: (socket, chunk) => {
+  // The chunk is usually the RawSocket's shared read buffer, lent for this call (`lent` is
+  // its ArrayBuffer): the core copies what it keeps. Chunks held while paused are treated
+  // as lent too (they are copies; treating them so only costs a copy).
+  data: (socket, chunk, lent) => {
     const ws = (socket as unknown as SocketWithWs)[kWebSocket]!;
-    ws._port!.receiveAndFlush(ws._core!, chunk, true);
+    ws._port!.receiveAndFlush(ws._core!, chunk, lent ?? true);
   },
   end: (socket) => socketOnEnd.call(socket as unknown as SocketWithWs),
   close: (socket) => socketOnClose.call(socket as unknown as SocketWithWs),

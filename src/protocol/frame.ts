@@ -170,8 +170,19 @@ export class ViewCache {
   private buffer: ArrayBufferLike | null = null;
   private view: DataView | null = null;
   private chunk: Uint8Array | null = null;
+  /** A buffer that lives as long as the process (a transport's read buffer) and its view, never cleared. */
+  private keptBuffer: ArrayBufferLike | null = null;
+  private keptView: DataView | null = null;
+
+  /** Keep the view of `buffer` for good (one buffer at a time): reads of it then cost no DataView each. */
+  keep(buffer: ArrayBufferLike): void {
+    if (buffer === this.keptBuffer) return;
+    this.keptBuffer = buffer;
+    this.keptView = new DataView(buffer);
+  }
 
   of(buffer: ArrayBufferLike): DataView {
+    if (buffer === this.keptBuffer) return this.keptView!;
     if (buffer !== this.buffer) {
       this.buffer = buffer;
       this.view = new DataView(buffer);

@@ -46,8 +46,10 @@ export class Protocol {
   readonly role: Role;
   private readonly handler: ProtocolHandler;
   private readonly queue = new ByteQueue();
-  /** The read buffer lent by `receive(chunk, true)` while it is parsed (see `own`). */
+  /** The read buffer lent by `receive(chunk, lent)` while it is parsed (see `own`). */
   private borrowed: ArrayBufferLike | null = null;
+  /** The lent chunk itself while it is parsed (its bytes start at `byteOffset` in `borrowed`). */
+  private borrowedChunk: Buffer | null = null;
   /** The current frame's masking key, little-endian (key[0] in the low byte). */
   private maskKey = 0;
 
@@ -102,8 +104,14 @@ export class Protocol {
 
   // ─── Receiving ────────────────────────────────────────────────────────────────────────
 
-  /** Feed bytes from the transport. Events for complete frames fire synchronously. */
-  receive(chunk: Buffer, borrowed = false): void {
+  /**
+   * Feed bytes from the transport. Events for complete frames fire synchronously.
+   * `borrowed`: `chunk` is valid only during this call (below). A transport that reads into
+   * one long-lived buffer may pass the ArrayBuffer `chunk` lies in instead of `true`: that saves
+   * reading `chunk.buffer` (a call into V8's runtime) and a DataView on every read (the core
+   * keeps one view of that buffer).
+   */
+  receive(chunk: Buffer, borrowed: boolean | ArrayBuffer = false): void {
     if (this.state === ParseState.Done) return;
     if (this.limits.maxBufferedChunks > 0 && this.queue.chunkCount >= this.limits.maxBufferedChunks) {
       this.fail('WS_ERR_TOO_MANY_BUFFERED_PARTS', CloseCode.PolicyViolation, 'Too many buffered chunks');
@@ -118,11 +126,20 @@ export class Protocol {
     // libuv reads into, no allocation per read): whatever leaves the core — messages,
     // fragments, control payloads — is copied, and so is what is left queued.
     const outer = this.borrowed;
-    const lent = (this.borrowed = chunk.buffer);
+    const outerChunk = this.borrowedChunk;
+    let lent: ArrayBufferLike;
+    if (borrowed === true) lent = chunk.buffer;
+    else {
+      lent = borrowed;
+      chunkViews.keep(borrowed);
+    }
+    this.borrowed = lent;
+    this.borrowedChunk = chunk;
     try {
       if (!this.paused && !this.parsing) this.parse();
     } finally {
       this.borrowed = outer;
+      this.borrowedChunk = outerChunk;
       if (this.queue.length > 0) this.queue.own(lent);
     }
   }
@@ -293,7 +310,8 @@ export class Protocol {
         const from = this.queue.takenAt;
         payload = slabs.alloc(length);
         const key = this.masked ? this.maskKey : 0;
-        this.ascii = copyUnmaskView(chunkViews.ofChunk(src), src.byteOffset + from, slabs.view, slabs.offset, length, key) < 0x80;
+        const view = src === this.borrowedChunk ? chunkViews.of(this.borrowed) : chunkViews.ofChunk(src);
+        this.ascii = copyUnmaskView(view, src.byteOffset + from, slabs.view, slabs.offset, length, key) < 0x80;
         this.state = ParseState.Header;
         if (this.opcode >= Opcode.Close) this.controlFrame(payload);
         else this.dataFrame(payload);

@@ -290,6 +290,33 @@ describe('backpressure beyond ws: send() reports it and drain follows', () => {
     c.terminate();
     await server.close();
   });
+
+  it("one message over the high-water mark on an idle socket: send() says false, 'drain' follows for a listener added after it", async () => {
+    const server = await startServer();
+    const c = await open(server.url);
+    const serverSide = [...server.wss.clients][0];
+    const big = Buffer.alloc(64 * 1024, 7);
+    // No listener yet: the promise of a drain lapses when the socket takes the bytes at once.
+    assert.equal(serverSide.send(big), false);
+    const [first] = await next<[Buffer]>(c, 'message');
+    assert.equal(first.length, big.length);
+    // A listener added right after send(), before the socket is written to, gets its drain.
+    assert.equal(serverSide.send(big), false);
+    let drains = 0;
+    serverSide.on('drain', () => drains++);
+    const drained = next(serverSide, 'drain');
+    const [second] = await next<[Buffer]>(c, 'message');
+    assert.equal(second.length, big.length);
+    await drained;
+    assert.equal(drains, 1);
+    // Sends under the mark promise nothing.
+    assert.equal(serverSide.send('small'), true);
+    await next(c, 'message');
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(drains, 1);
+    c.terminate();
+    await server.close();
+  });
 });
 
 describe('bad input', () => {

@@ -3,7 +3,9 @@
  * hyperwire WebSocket (server role) on a socket stand-in whose writes complete at once, fed
  * chunks of masked frames as a RawSocket would feed them (a lent read buffer), echoing every
  * message with `ws.send(data, { binary })` as bench/servers/common.ts does. Reports ns per
- * message. For A/B work on the JavaScript path; not a substitute for bench/run.ts.
+ * message. For A/B work on the JavaScript path; not a substitute for bench/run.ts. All reads
+ * here happen in one turn of the event loop, so after the first the replies wait in the port
+ * and go out every 64 KiB (port.ts, "replies of one turn").
  *
  *   node --import tsx bench/micro/echo-path.ts [size=64] [perChunk=16]
  */

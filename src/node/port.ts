@@ -204,9 +204,11 @@ export class Port implements ProtocolHandler {
         turnOpen = true;
         setImmediate(endTurn);
         if (this.scheduled) this.flush();
-      } else if (this.scheduled && !waiting) {
+      } else if (this.scheduled) {
+        // A port already waiting keeps its place, but not past DEFER_BELOW bytes: libuv reads a
+        // busy socket up to 32 times in a turn, and its replies must not pile up meanwhile.
         if (lendPool.active || this.pendingBytes >= DEFER_BELOW) this.flush();
-        else if (deferred.push(this) >= DEFER_MAX) flushDeferred();
+        else if (!waiting && deferred.push(this) >= DEFER_MAX) flushDeferred();
       }
     }
   }

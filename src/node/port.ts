@@ -55,11 +55,11 @@ function flushAll(): void {
  * A peer asleep in epoll is woken by a write, and on a VM the wake-up is a costly part of the
  * write (perf, 16 KiB echo, 50 connections: ~10% of the server's CPU went to waking the load
  * generator, which slept between the replies spread over the turn; 6% once they went out
- * together, and +20–40% throughput). The first read of a turn is answered at once, so one connection's round trip does not
- * wait; so is a reply of `DEFER_BELOW` bytes or more (writing it takes long enough that the
- * wake-up is small beside it, and holding it back stalls the peer: echo 1 MiB lost 8%); and so
- * is any read while lent messages are out (lend-pool.ts reuses their buffers after the next
- * tick, which must find them written).
+ * together, and +20–40% throughput). The first read of a turn is answered at once, so one
+ * connection's round trip does not wait; so is a reply of `DEFER_BELOW` bytes or more (writing
+ * it takes long enough that the wake-up is small beside it, and holding it back stalls the
+ * peer: echo 1 MiB lost 8%); and so is any read while lent messages are out (lend-pool.ts
+ * reuses their buffers after the next tick, which must find them written).
  */
 const DEFER_BELOW = 64 * 1024;
 /**
@@ -187,7 +187,8 @@ export class Port implements ProtocolHandler {
   }
 
   /**
-   * Feed `chunk` to the core (via `receive`) and flush what it made us send, in one write.
+   * Feed `chunk` to the core (via `receive`) and flush what it made us send, in one write: now
+   * for the turn's first read, otherwise with the turn's other replies (`deferred`, above).
    * Writes to this port meanwhile skip the shared tick; writes to other ports (a broadcast)
    * still use it.
    */

@@ -1,7 +1,7 @@
 import process from 'node:process';
 import { Buffer } from 'node:buffer';
 import { DEFAULTS } from '../options.js';
-import { largeBuffer } from '../protocol/bytes.js';
+import { ownLargeBuffer } from '../protocol/bytes.js';
 
 /**
  * Buffers lent to the application for its messages (`lendMessages: true`; over 1 KiB, one
@@ -55,12 +55,11 @@ class LendPool {
         return b.length === n ? b : b.subarray(0, n);
       }
     }
-    // From the heap, after glibc's heap hint (bytes.ts `largeBuffer`), like an owned large
-    // message: with `lendMessages` no owned large buffer may ever be made, so the hint was never
-    // given and each pool buffer was an `mmap` of its own (echo 1 MiB lent, AMD VM: 1.13–1.54
-    // → 1.36–1.70 GB/s in interleaved A/B, page faults 5.8 → 2.6 per message). At least 4 KiB,
-    // so never a slice of Node's shared pool: `out` is keyed by the ArrayBuffer.
-    const b = largeBuffer((n + 4095) & ~4095);
+    // After glibc's heap hint (bytes.ts), like an owned large message: with `lendMessages` no
+    // owned large buffer may ever be made, so the hint was never given and each pool buffer was
+    // an `mmap` of its own (echo 1 MiB lent, AMD VM: 1.13–1.54 → 1.36–1.70 GB/s in interleaved
+    // A/B, page faults 5.8 → 2.6 per message). Its own ArrayBuffer, as `out` is keyed by it.
+    const b = ownLargeBuffer((n + 4095) & ~4095);
     this.out.set(b.buffer, b);
     return b.length === n ? b : b.subarray(0, n);
   }

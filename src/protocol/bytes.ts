@@ -309,3 +309,12 @@ export function largeBuffer(n: number): Buffer {
   return Buffer.allocUnsafe(n);
 }
 
+/**
+ * `n` bytes on an ArrayBuffer of their own (never a slice of Node's pool, whatever
+ * `Buffer.poolSize` an application set), after the heap hint: the lend pool's buffers.
+ */
+export function ownLargeBuffer(n: number): Buffer {
+  if (!heapHinted) hintHeap();
+  return Buffer.allocUnsafeSlow(n);
+}
+

@@ -96,6 +96,17 @@ export class StateError extends CodedError {
   }
 }
 
+/**
+ * A topic or topic filter that breaks MQTT's syntax (pub/sub, `src/pubsub/topics.ts`): empty,
+ * not a string, a wildcard that is not a whole level, `#` not last, or a wildcard in a topic
+ * published to.
+ */
+export class TopicError extends CodedError<'HW_ERR_INVALID_TOPIC'> {
+  constructor(message: string) {
+    super('HW_ERR_INVALID_TOPIC', message);
+  }
+}
+
 /** Attach a stable `code` to a built-in error class (TypeError, SyntaxError, RangeError). */
 export function withCode<E extends Error>(err: E, code: string): E & { code: string } {
   (err as E & { code: string }).code = code;

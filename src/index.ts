@@ -15,7 +15,8 @@ import { formatExtensions, parseExtensions, parseSubprotocols } from './protocol
 import { RawSocket } from './node/raw-socket.js';
 import { PreparedMessage } from './node/prepared.js';
 import { CloseEvent, ErrorEvent, Event, MessageEvent } from './node/event-target.js';
-import { HandshakeError, NegotiationError, ProtocolError, StateError } from './errors.js';
+import { HandshakeError, NegotiationError, ProtocolError, StateError, TopicError } from './errors.js';
+import { TopicIndex } from './pubsub/topics.js';
 import { CloseCode, Opcode } from './protocol/constants.js';
 
 /** `ws`'s `extension` helper module: Sec-WebSocket-Extensions parse/format. */
@@ -37,7 +38,7 @@ type WebSocketStatics = typeof WebSocket & {
 /** The rest of the named exports, for CommonJS callers (who get only the default export). */
 const extras = {
   WebSocketStream, WebSocketError, RawSocket, PreparedMessage, CloseEvent, ErrorEvent, Event, MessageEvent,
-  HandshakeError, NegotiationError, ProtocolError, StateError, CloseCode, Opcode,
+  HandshakeError, NegotiationError, ProtocolError, StateError, TopicError, TopicIndex, CloseCode, Opcode,
 };
 const statics = WebSocket as WebSocketStatics;
 statics.Server = WebSocketServer;
@@ -62,12 +63,13 @@ export type { FrameOptions, SenderSendOptions } from './node/sender.js';
 export type { ProxyOptions } from './node/proxy.js';
 export type { PerMessageDeflateOptions } from './node/deflate.js';
 export type { DeflateParams } from './protocol/permessage-deflate.js';
-export type { ServerOptions, VerifyClient, VerifyClientInfo } from './node/server.js';
+export type { BroadcastOptions, PublishOptions, ServerOptions, VerifyClient, VerifyClientInfo } from './node/server.js';
 export type { ClientOptions } from './node/client.js';
 export type { BinaryType, Data, RawData, SendOptions, WebSocketEventMap } from './node/websocket.js';
 export type { WebSocketServerEventMap } from './node/server.js';
 export { CloseEvent, ErrorEvent, Event, MessageEvent };
-export { HandshakeError, NegotiationError, ProtocolError, StateError };
+export { HandshakeError, NegotiationError, ProtocolError, StateError, TopicError };
+export { TopicIndex };
 export { CloseCode, Opcode };
 export default statics;
 // What `require('hyperwire')` returns (Node's require(esm) honours this export name): the

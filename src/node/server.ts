@@ -12,6 +12,7 @@ import { createUpgradeServer } from './upgrade-server.js';
 import type { RawServer } from './raw-server.js';
 import { RawSocket, kWebSocket } from './raw-socket.js';
 import { PreparedMessage } from './prepared.js';
+import { TopicIndex } from '../pubsub/topics.js';
 import { typedEmitter, type WebSocketServerEventMap } from './events.js';
 import { WebSocket, type Data, type SocketSettings } from './websocket.js';
 import { acceptDeflateOffer, installDeflate } from './deflate-codec.js';
@@ -76,6 +77,9 @@ export interface BroadcastOptions {
   compress?: boolean;
 }
 
+/** `wss.publish(topic, data, options)`: as for `broadcast`. */
+export type PublishOptions = BroadcastOptions;
+
 type UpgradeCallback = (ws: WebSocket, req: IncomingMessage) => void;
 
 export type { WebSocketServerEventMap };
@@ -90,6 +94,8 @@ export class WebSocketServer extends typedEmitter<WebSocketServerEventMap>() {
   readonly options: ServerOptions & Required<Pick<ServerOptions, 'maxPayload' | 'clientTracking' | 'handshakeTimeout'>>;
   /** Every open connection, when `clientTracking` is on (the default). */
   clients!: Set<WebSocket>;
+  /** @internal Who is subscribed to what (`ws.subscribe`, `publish`). */
+  readonly _topics = new TopicIndex<WebSocket>();
   private _server: HttpServer | HttpsServer | NetServer | RawServer | null = null;
   private removeServerListeners: (() => void) | null = null;
   private state = ServerState.Running;
@@ -219,6 +225,31 @@ export class WebSocketServer extends typedEmitter<WebSocketServerEventMap>() {
     return count;
   }
 
+  /**
+   * Send `data` to every client subscribed (`ws.subscribe`) to a topic filter that matches
+   * `topic`, each once, framed once for all (as `broadcast`). `topic` is an MQTT topic name:
+   * levels separated by `/`, no wildcards (TopicError `HW_ERR_INVALID_TOPIC` otherwise).
+   * Returns how many clients it was queued for. (hyperwire addition, after uWebSockets.js's
+   * `app.publish`; `ws.publish` leaves out the publisher.)
+   */
+  publish(topic: string, data: Data | PreparedMessage, options: PublishOptions = {}): number {
+    const subscribers = this._topics.subscribersOf(topic);
+    if (subscribers.size === 0) return 0;
+    const message = data instanceof PreparedMessage ? data : new PreparedMessage(data as Exclude<Data, Blob>, options);
+    const except = options.except;
+    let count = 0;
+    for (const ws of subscribers) {
+      if (ws === except || ws.readyState !== WebSocket.OPEN) continue;
+      if (message._deliver(ws, undefined)) count++;
+    }
+    return count;
+  }
+
+  /** How many clients are subscribed to exactly the filter `topic` (uWebSockets.js's `numSubscribers`). */
+  numSubscribers(topic: string): number {
+    return this._topics.subscriberCount(topic);
+  }
+
   /** Whether `req` is for this server: by default, its path matches the `path` option. */
   shouldHandle(req: IncomingMessage): boolean {
     if (this.options.path) {
@@ -343,17 +374,18 @@ export class WebSocketServer extends typedEmitter<WebSocketServerEventMap>() {
       highWaterMark: o.highWaterMark,
       lendMessages: o.lendMessages,
     });
-    if (this.clients) {
-      this.clients.add(ws);
-      // The WebSocket tells us itself, just before its 'close' listeners run (as the first
-      // 'close' listener `ws` adds would): no listener per connection.
-      ws._server = this;
-    }
+    if (this.clients) this.clients.add(ws);
+    // The WebSocket tells us itself when it closes, just before its 'close' listeners run (as
+    // the first 'close' listener `ws` adds would): no listener per connection. Its topics live
+    // here too.
+    ws._server = this;
     cb(ws, req);
   }
 
-  /** @internal A tracked client closed. */
+  /** @internal A client of this server closed: it leaves `clients` and its topics. */
   _clientClosed(ws: WebSocket): void {
+    this._topics.unsubscribeAll(ws);
+    if (!this.clients) return;
     this.clients.delete(ws);
     if (this.shouldEmitClose && this.clients.size === 0) process.nextTick(emitClose, this);
   }

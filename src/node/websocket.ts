@@ -17,6 +17,7 @@ import { abortConnecting, initAsClient, type ClientOptions } from './client.js';
 import type { MessageCodec } from './codec.js';
 import { lendPool } from './lend-pool.js';
 import type { PreparedMessage } from './prepared.js';
+import { validateTopicFilter, validateTopicName, type TopicIndex } from '../pubsub/topics.js';
 
 export { convertBinary, toBuffer, type BinaryType, type Data, type RawData, type WebSocketEventMap };
 
@@ -42,6 +43,13 @@ export interface SendOptions {
 }
 
 /** Per-connection settings shared by both roles. */
+/** What a server-side WebSocket needs of the WebSocketServer that accepted it. */
+export interface ServerLink {
+  _clientClosed(ws: WebSocket): void;
+  readonly _topics: TopicIndex<WebSocket>;
+  publish(topic: string, data: Data, options: { binary?: boolean; compress?: boolean; except?: WebSocket }): number;
+}
+
 export interface SocketSettings {
   maxPayload?: number;
   maxFragments?: number;
@@ -85,8 +93,8 @@ export class WebSocket extends typedEmitter<WebSocketEventMap>() implements Port
   /** @internal */ _protocol = '';
   /** @internal Negotiated extensions by name (permessage-deflate's codec when negotiated). */
   _extensions: Record<string, unknown> = NO_EXTENSIONS;
-  /** @internal The server tracking this client (clientTracking), for its shared 'close' listener. */
-  _server: { _clientClosed(ws: WebSocket): void } | null = null;
+  /** @internal The server that accepted this connection, until it closes (its clients and topics). */
+  _server: ServerLink | null = null;
   /** @internal Message compression, installed when permessage-deflate is negotiated. */
   _codec: MessageCodec | null = null;
   /** @internal */ _binaryType: BinaryType = 'nodebuffer';
@@ -287,6 +295,60 @@ export class WebSocket extends typedEmitter<WebSocketEventMap>() implements Port
     if (held === null) return;
     this._afterFragment = null;
     for (const action of held) action();
+  }
+
+  // ─── Pub/sub (server side) ────────────────────────────────────────────────────────────
+
+  /**
+   * Subscribe to a topic filter in MQTT syntax (`chat/+/messages`, `news/#`); `wss.publish`
+   * and `ws.publish` to a matching topic reach this connection. True if newly subscribed.
+   * Subscriptions end when the connection closes (before its 'close' listeners run).
+   * (hyperwire addition, as HyperExpress's and uWebSockets.js's `subscribe`.)
+   */
+  subscribe(topic: string): boolean {
+    const topics = this.topicIndex('subscribe');
+    if (topics === null) {
+      validateTopicFilter(topic); // bad input is an error whatever the state
+      return false;
+    }
+    return topics.subscribe(this, topic);
+  }
+
+  /** Leave a topic filter `subscribe` joined. True if it was subscribed. */
+  unsubscribe(topic: string): boolean {
+    return this.topicIndex('unsubscribe')?.unsubscribe(this, topic) ?? false;
+  }
+
+  /** Whether this connection is subscribed to exactly the filter `topic`. */
+  isSubscribed(topic: string): boolean {
+    return this.topicIndex('isSubscribed')?.isSubscribed(this, topic) ?? false;
+  }
+
+  /** The topic filters this connection is subscribed to, in the order subscribed. */
+  get topics(): string[] {
+    return this._isServer ? this._server?._topics.topicsOf(this) ?? [] : [];
+  }
+
+  /**
+   * Publish to a topic (no wildcards) like `wss.publish`, leaving out this connection even if
+   * it is subscribed. False once the connection has closed (nothing is sent).
+   */
+  publish(topic: string, data: Data, isBinary?: boolean, compress?: boolean): boolean {
+    const server = this.topicIndex('publish') === null ? null : this._server!;
+    if (server === null) {
+      validateTopicName(topic);
+      return false;
+    }
+    server.publish(topic, data, { binary: isBinary, compress, except: this });
+    return true;
+  }
+
+  /** The server's topic index, or null once closed; throws on a client's WebSocket. */
+  private topicIndex(method: string): TopicIndex<WebSocket> | null {
+    if (!this._isServer) {
+      throw new StateError('HW_ERR_NOT_SERVER_SIDE', `WebSocket.${method}() is for connections a WebSocketServer accepted: topics live in that server`);
+    }
+    return this._server?._topics ?? null;
   }
 
   /**

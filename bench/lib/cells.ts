@@ -41,7 +41,7 @@ export interface LoadSpec {
 export interface Cell {
   id: string;
   title: string;
-  serverMode: 'echo' | 'broadcast';
+  serverMode: 'echo' | 'broadcast' | 'publish';
   deflate: boolean;
   /**
    * permessage-deflate with context takeover both ways (what `ws` negotiates by default)
@@ -87,9 +87,9 @@ function echoCell(id: string, title: string, conns: number, inflight: number, si
   return { id, title, serverMode: 'echo', deflate, load: { mode: 'echo', conns, inflight, size, binary }, metrics: [metric], throughput: true };
 }
 
-function broadcastCell(id: string, title: string, receivers: number, deflate: boolean, target?: Target): Cell {
+function broadcastCell(id: string, title: string, receivers: number, deflate: boolean, target?: Target, serverMode: 'broadcast' | 'publish' = 'broadcast'): Cell {
   return {
-    id, title, serverMode: 'broadcast', deflate,
+    id, title, serverMode, deflate,
     // A bounded number of broadcasts outstanding keeps the server busy without
     // letting queues grow: the sender waits until the receivers catch up.
     // 32 (not fewer) so a fast server's deliveries reach each receiver in
@@ -140,6 +140,7 @@ export function allCells(opts: CellOptions): Cell[] {
       repScale: 3,
     },
     broadcastCell('broadcast-64', 'broadcast 64 B text to 1,000 receivers', 1_000, false, { op: '>=', ratio: 10 }),
+    broadcastCell('publish-64', 'publish 64 B text to a topic with 1,000 subscribers (hyperwire ws.publish; ws: a Set per topic)', 1_000, false, undefined, 'publish'),
     {
       id: 'storm', title: `connect storm, ${stormConns.toLocaleString('en-US')} conns`, serverMode: 'echo', deflate: false,
       fdTable: stormConns + 1_024,

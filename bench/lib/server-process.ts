@@ -17,7 +17,7 @@ export type Impl = 'ws' | 'hyperwire' | 'minimal-echo' | 'minimal-echo-c';
 
 export interface ServerSpec {
   impl: Impl;
-  mode: 'echo' | 'broadcast';
+  mode: 'echo' | 'broadcast' | 'publish';
   deflate: boolean;
   /** With `deflate`: context takeover both ways instead of none. */
   takeover?: boolean;

@@ -6,7 +6,7 @@
  * protocol with the runner) lives here so both sides run byte-for-byte the same
  * application code.
  *
- * Flags:  --port N (0 = ephemeral)  --mode echo|broadcast  --deflate 0|1|takeover  --lend 0|1
+ * Flags:  --port N (0 = ephemeral)  --mode echo|broadcast|publish  --deflate 0|1|takeover  --lend 0|1
  *
  * IPC (when started by bench/run.ts with an IPC channel):
  *   -> { type: 'ready', port, impl }          once listening
@@ -25,6 +25,10 @@ export interface BenchSocket {
   send(data: unknown, options: { binary: boolean }): void;
   on(event: 'message', listener: (data: unknown, isBinary: boolean) => void): unknown;
   on(event: 'error', listener: (err: Error) => void): unknown;
+  on(event: 'close', listener: () => void): unknown;
+  /** hyperwire's pub/sub; absent in `ws`. */
+  subscribe?: (topic: string) => boolean;
+  publish?: (topic: string, data: unknown, isBinary: boolean) => boolean;
 }
 
 export interface BenchServer {
@@ -92,7 +96,7 @@ export function runBenchServer(WebSocketServer: BenchServerClass, impl: string):
   // on its first large message (src/protocol/bytes.ts `largeBuffer`), done here at start.
   if (values['heap-hint'] === '1') Buffer.allocUnsafeSlow(31 * 1024 * 1024);
   const mode = values.mode;
-  if (mode !== 'echo' && mode !== 'broadcast') throw new Error(`unknown --mode ${mode}`);
+  if (mode !== 'echo' && mode !== 'broadcast' && mode !== 'publish') throw new Error(`unknown --mode ${mode}`);
   if (!['0', '1', 'takeover'].includes(values.deflate!)) throw new Error(`unknown --deflate ${values.deflate}`);
   const deflate = values.deflate !== '0';
   const takeover = values.deflate === 'takeover';
@@ -124,13 +128,30 @@ export function runBenchServer(WebSocketServer: BenchServerClass, impl: string):
           }
         };
 
+  // `--mode publish`: every connection subscribes to one topic and what one sends is published
+  // to the others. hyperwire: `ws.subscribe` / `ws.publish`; `ws`: what its users write, a set
+  // of subscribers per topic kept up to date on 'close'.
+  const room = new Set<BenchSocket>();
+  const publishToRoom = (sender: BenchSocket, data: unknown, binary: boolean) => {
+    for (const client of room) {
+      if (client !== sender && client.readyState === OPEN) client.send(data, { binary });
+    }
+  };
+
   wss.on('connection', (socket) => {
     // Clients vanish abruptly at the end of each run; that is not a failure.
     socket.on('error', () => {});
     if (mode === 'echo') {
       socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary }));
-    } else {
+    } else if (mode === 'broadcast') {
       socket.on('message', (data, isBinary) => broadcast(socket, data, isBinary));
+    } else if (typeof socket.subscribe === 'function') {
+      socket.subscribe('room');
+      socket.on('message', (data, isBinary) => socket.publish!('room', data, isBinary));
+    } else {
+      room.add(socket);
+      socket.on('close', () => room.delete(socket));
+      socket.on('message', (data, isBinary) => publishToRoom(socket, data, isBinary));
     }
   });
 

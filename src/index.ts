@@ -17,6 +17,7 @@ import { PreparedMessage } from './node/prepared.js';
 import { CloseEvent, ErrorEvent, Event, MessageEvent } from './node/event-target.js';
 import { HandshakeError, NegotiationError, ProtocolError, StateError, TopicError } from './errors.js';
 import { TopicIndex } from './pubsub/topics.js';
+import { MemoryBus } from './adapters/memory.js';
 import { CloseCode, Opcode } from './protocol/constants.js';
 
 /** `ws`'s `extension` helper module: Sec-WebSocket-Extensions parse/format. */
@@ -38,7 +39,7 @@ type WebSocketStatics = typeof WebSocket & {
 /** The rest of the named exports, for CommonJS callers (who get only the default export). */
 const extras = {
   WebSocketStream, WebSocketError, RawSocket, PreparedMessage, CloseEvent, ErrorEvent, Event, MessageEvent,
-  HandshakeError, NegotiationError, ProtocolError, StateError, TopicError, TopicIndex, CloseCode, Opcode,
+  HandshakeError, NegotiationError, ProtocolError, StateError, TopicError, TopicIndex, MemoryBus, CloseCode, Opcode,
 };
 const statics = WebSocket as WebSocketStatics;
 statics.Server = WebSocketServer;
@@ -69,7 +70,8 @@ export type { BinaryType, Data, RawData, SendOptions, WebSocketEventMap } from '
 export type { WebSocketServerEventMap } from './node/server.js';
 export { CloseEvent, ErrorEvent, Event, MessageEvent };
 export { HandshakeError, NegotiationError, ProtocolError, StateError, TopicError };
-export { TopicIndex };
+export { TopicIndex, MemoryBus };
+export type { ClusterAdapter, Envelope, PublishEnvelope } from './pubsub/cluster.js';
 export { CloseCode, Opcode };
 export default statics;
 // What `require('hyperwire')` returns (Node's require(esm) honours this export name): the

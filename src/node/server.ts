@@ -13,6 +13,8 @@ import type { RawServer } from './raw-server.js';
 import { RawSocket, kWebSocket } from './raw-socket.js';
 import { PreparedMessage } from './prepared.js';
 import { TopicIndex } from '../pubsub/topics.js';
+import type { ClusterAdapter, Envelope } from '../pubsub/cluster.js';
+import { randomUUID } from 'node:crypto';
 import { typedEmitter, type WebSocketServerEventMap } from './events.js';
 import { WebSocket, type Data, type SocketSettings } from './websocket.js';
 import { acceptDeflateOffer, installDeflate } from './deflate-codec.js';
@@ -66,6 +68,12 @@ export interface ServerOptions extends SocketSettings {
   rawSockets?: boolean;
   /** Class used for accepted sockets (must extend WebSocket), as in `ws`. */
   WebSocket?: typeof WebSocket;
+  /**
+   * Share `publish` with other servers through a broker: `redisAdapter(...)`
+   * (`hyperwire/redis`), `natsAdapter(...)` (`hyperwire/nats`) or a `MemoryBus`'s `adapter()`.
+   * What this server publishes goes to the others' subscribers too. (hyperwire addition.)
+   */
+  cluster?: ClusterAdapter;
 }
 
 export interface BroadcastOptions {
@@ -96,6 +104,8 @@ export class WebSocketServer extends typedEmitter<WebSocketServerEventMap>() {
   clients!: Set<WebSocket>;
   /** @internal Who is subscribed to what (`ws.subscribe`, `publish`). */
   readonly _topics = new TopicIndex<WebSocket>();
+  /** This server's id in its cluster (`cluster` option): envelopes it sent come back with it. */
+  readonly clusterNodeId: string = randomUUID();
   private _server: HttpServer | HttpsServer | NetServer | RawServer | null = null;
   private removeServerListeners: (() => void) | null = null;
   private state = ServerState.Running;
@@ -164,6 +174,7 @@ export class WebSocketServer extends typedEmitter<WebSocketServerEventMap>() {
     }
     if (opts.clientTracking) this.clients = new Set();
     this.options = opts;
+    opts.cluster?.subscribe((envelope) => this.fromCluster(envelope));
   }
 
   address(): AddressInfo | string | null {
@@ -190,6 +201,7 @@ export class WebSocketServer extends typedEmitter<WebSocketServerEventMap>() {
     if (this.clients) {
       for (const client of this.clients) client.terminate();
     }
+    void Promise.resolve(this.options.cluster?.close()).catch((err: unknown) => process.emitWarning(`hyperwire: closing the cluster adapter failed: ${(err as Error)?.message ?? err}`));
     const ownServer = !this.options.noServer && !this.options.server ? this._server : null;
     this.removeServerListeners?.();
     this.removeServerListeners = null;
@@ -216,33 +228,49 @@ export class WebSocketServer extends typedEmitter<WebSocketServerEventMap>() {
   broadcast(data: Data | PreparedMessage, options: BroadcastOptions = {}): number {
     if (!this.clients) return 0;
     const message = data instanceof PreparedMessage ? data : new PreparedMessage(data as Exclude<Data, Blob>, options);
-    const except = options.except;
-    let count = 0;
-    for (const ws of this.clients) {
-      if (ws === except || ws.readyState !== WebSocket.OPEN) continue;
-      if (message._deliver(ws, undefined)) count++;
-    }
-    return count;
+    return this.deliver(this.clients, message, options.except);
   }
 
   /**
    * Send `data` to every client subscribed (`ws.subscribe`) to a topic filter that matches
    * `topic`, each once, framed once for all (as `broadcast`). `topic` is an MQTT topic name:
    * levels separated by `/`, no wildcards (TopicError `HW_ERR_INVALID_TOPIC` otherwise).
-   * Returns how many clients it was queued for. (hyperwire addition, after uWebSockets.js's
-   * `app.publish`; `ws.publish` leaves out the publisher.)
+   * Returns how many of this server's clients it was queued for; with the `cluster` option it
+   * also goes to every other server in the cluster, for their subscribers. (hyperwire
+   * addition, after uWebSockets.js's `app.publish`; `ws.publish` leaves out the publisher.)
    */
   publish(topic: string, data: Data | PreparedMessage, options: PublishOptions = {}): number {
     const subscribers = this._topics.subscribersOf(topic);
-    if (subscribers.size === 0) return 0;
+    const cluster = this.options.cluster;
+    if (subscribers.size === 0 && cluster === undefined) return 0;
     const message = data instanceof PreparedMessage ? data : new PreparedMessage(data as Exclude<Data, Blob>, options);
-    const except = options.except;
+    if (cluster !== undefined && this.state === ServerState.Running) {
+      cluster.publish({ kind: 'publish', node: this.clusterNodeId, topic, data: message.data, binary: message.binary, compress: message.compress });
+    }
+    return this.deliver(subscribers, message, options.except);
+  }
+
+  /** Hand `message` to each open subscriber but `except`; how many took it. */
+  private deliver(subscribers: ReadonlySet<WebSocket>, message: PreparedMessage, except: WebSocket | undefined): number {
     let count = 0;
     for (const ws of subscribers) {
       if (ws === except || ws.readyState !== WebSocket.OPEN) continue;
       if (message._deliver(ws, undefined)) count++;
     }
     return count;
+  }
+
+  /** Another node's publish: to this server's subscribers only (it is not sent on again). */
+  private fromCluster(envelope: Envelope): void {
+    if (envelope.node === this.clusterNodeId || this.state !== ServerState.Running) return;
+    let subscribers: ReadonlySet<WebSocket>;
+    try {
+      subscribers = this._topics.subscribersOf(envelope.topic);
+    } catch {
+      return; // not a topic name (a foreign or broken sender): nobody here can be subscribed to it
+    }
+    if (subscribers.size === 0) return;
+    this.deliver(subscribers, new PreparedMessage(envelope.data, { binary: envelope.binary, compress: envelope.compress }), undefined);
   }
 
   /** How many clients are subscribed to exactly the filter `topic` (uWebSockets.js's `numSubscribers`). */

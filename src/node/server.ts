@@ -74,6 +74,13 @@ export interface ServerOptions extends SocketSettings {
    * What this server publishes goes to the others' subscribers too. (hyperwire addition.)
    */
   cluster?: ClusterAdapter;
+  /**
+   * Bytes a client may have waiting to be sent (`bufferedAmount`) and still get `publish` and
+   * `broadcast` messages; above it they are skipped for that client, so one slow reader cannot
+   * make the server hold every message for it (uWebSockets.js's `maxBackpressure`). Default
+   * Infinity: every message is queued, as `ws` would. `send()` is never affected.
+   */
+  maxBackpressure?: number;
 }
 
 export interface BroadcastOptions {
@@ -137,6 +144,9 @@ export class WebSocketServer extends typedEmitter<WebSocketServerEventMap>() {
       throw withCode(new TypeError('The "WebSocket" option must be a class that extends WebSocket'), 'WS_ERR_INVALID_OPTIONS');
     }
     if (opts.perMessageDeflate === true) opts.perMessageDeflate = {};
+    if (opts.maxBackpressure !== undefined && !(typeof opts.maxBackpressure === 'number' && opts.maxBackpressure >= 0)) {
+      throw withCode(new TypeError('The "maxBackpressure" option must be a number of bytes (0 or more)'), 'WS_ERR_INVALID_OPTIONS');
+    }
 
     if (hasPort) {
       // We own this server: accept upgrades on a bare net.Server (upgrade-server.ts) instead
@@ -250,11 +260,13 @@ export class WebSocketServer extends typedEmitter<WebSocketServerEventMap>() {
     return this.deliver(subscribers, message, options.except);
   }
 
-  /** Hand `message` to each open subscriber but `except`; how many took it. */
+  /** Hand `message` to each open subscriber but `except` (and those over `maxBackpressure`); how many took it. */
   private deliver(subscribers: ReadonlySet<WebSocket>, message: PreparedMessage, except: WebSocket | undefined): number {
+    const limit = this.options.maxBackpressure ?? Infinity;
     let count = 0;
     for (const ws of subscribers) {
       if (ws === except || ws.readyState !== WebSocket.OPEN) continue;
+      if (limit !== Infinity && ws.bufferedAmount > limit) continue;
       if (message._deliver(ws, undefined)) count++;
     }
     return count;

@@ -199,6 +199,50 @@ describe('pub/sub: subscribe, publish', () => {
     }
   });
 
+  it('maxBackpressure: a client that does not read stops getting publishes and broadcasts; the others get every one', async () => {
+    const limit = 256 * 1024;
+    const server = await startServer({ maxBackpressure: limit });
+    const conns: WebSocket[] = [];
+    server.wss.on('connection', (ws) => conns.push(ws));
+    const slow = await rawClient(server.port);
+    const fast = await client(server.url);
+    while (conns.length < 2) await new Promise((r) => setImmediate(r));
+    const [sSlow, sFast] = conns;
+    try {
+      sSlow.subscribe('feed');
+      sFast.subscribe('feed');
+      slow.socket.pause(); // the kernel's buffers fill, then the server's
+      const chunk = Buffer.alloc(64 * 1024, 0x61);
+      let sent = 0;
+      // Bounded: at most 64 MiB, far more than loopback's socket buffers hold.
+      while (sSlow.bufferedAmount <= limit && sent < 1024) {
+        assert.equal(server.wss.publish('feed', chunk, { binary: true }), 2);
+        sent++;
+        await new Promise((r) => setImmediate(r));
+        while (sFast.bufferedAmount > 0) await new Promise((r) => setImmediate(r));
+      }
+      assert.ok(sSlow.bufferedAmount > limit, `the slow client's buffer passed the limit after ${sent} messages`);
+      assert.equal(server.wss.publish('feed', chunk, { binary: true }), 1, 'skipped for the slow client');
+      assert.equal(server.wss.broadcast(chunk, { binary: true }), 1, 'broadcast too');
+      const held = sSlow.bufferedAmount;
+      assert.equal(sSlow.send('send() is not affected'), false);
+      assert.ok(sSlow.bufferedAmount > held);
+      // The fast client got all of them.
+      let got = 0;
+      while (got < sent + 2) {
+        await fast.next();
+        got++;
+      }
+      assert.deepEqual(fast.got, []);
+    } finally {
+      slow.socket.destroy();
+      fast.ws.close();
+      await once(fast.ws, 'close');
+      await server.close();
+    }
+    assert.throws(() => new (server.wss.constructor as new (o: object) => unknown)({ noServer: true, maxBackpressure: -1 }), (err: unknown) => (err as { code?: string }).code === 'WS_ERR_INVALID_OPTIONS');
+  });
+
   it('bad topics are TopicErrors (HW_ERR_INVALID_TOPIC); a client-side WebSocket has no topics', async () => {
     const server = await startServer();
     const conns: WebSocket[] = [];

@@ -18,6 +18,7 @@ import { CloseEvent, ErrorEvent, Event, MessageEvent } from './node/event-target
 import { HandshakeError, NegotiationError, ProtocolError, StateError, TopicError } from './errors.js';
 import { TopicIndex } from './pubsub/topics.js';
 import { MemoryBus } from './adapters/memory.js';
+import { EventSource } from './sse/event-source.js';
 import { CloseCode, Opcode } from './protocol/constants.js';
 
 /** `ws`'s `extension` helper module: Sec-WebSocket-Extensions parse/format. */
@@ -39,7 +40,7 @@ type WebSocketStatics = typeof WebSocket & {
 /** The rest of the named exports, for CommonJS callers (who get only the default export). */
 const extras = {
   WebSocketStream, WebSocketError, RawSocket, PreparedMessage, CloseEvent, ErrorEvent, Event, MessageEvent,
-  HandshakeError, NegotiationError, ProtocolError, StateError, TopicError, TopicIndex, MemoryBus, CloseCode, Opcode,
+  HandshakeError, NegotiationError, ProtocolError, StateError, TopicError, TopicIndex, MemoryBus, EventSource, CloseCode, Opcode,
 };
 const statics = WebSocket as WebSocketStatics;
 statics.Server = WebSocketServer;
@@ -70,7 +71,8 @@ export type { BinaryType, Data, RawData, SendOptions, WebSocketEventMap } from '
 export type { WebSocketServerEventMap } from './node/server.js';
 export { CloseEvent, ErrorEvent, Event, MessageEvent };
 export { HandshakeError, NegotiationError, ProtocolError, StateError, TopicError };
-export { TopicIndex, MemoryBus };
+export { TopicIndex, MemoryBus, EventSource };
+export type { EventSourceOptions, SendEventOptions } from './sse/event-source.js';
 export type { ClusterAdapter, Envelope, PublishEnvelope } from './pubsub/cluster.js';
 export { CloseCode, Opcode };
 export default statics;

@@ -19,6 +19,7 @@ import { HandshakeError, NegotiationError, ProtocolError, StateError, TopicError
 import { TopicIndex } from './pubsub/topics.js';
 import { MemoryBus } from './adapters/memory.js';
 import { EventSource } from './sse/event-source.js';
+import { FayeWebSocket } from './faye/websocket.js';
 import { CloseCode, Opcode } from './protocol/constants.js';
 
 /** `ws`'s `extension` helper module: Sec-WebSocket-Extensions parse/format. */
@@ -40,7 +41,7 @@ type WebSocketStatics = typeof WebSocket & {
 /** The rest of the named exports, for CommonJS callers (who get only the default export). */
 const extras = {
   WebSocketStream, WebSocketError, RawSocket, PreparedMessage, CloseEvent, ErrorEvent, Event, MessageEvent,
-  HandshakeError, NegotiationError, ProtocolError, StateError, TopicError, TopicIndex, MemoryBus, EventSource, CloseCode, Opcode,
+  HandshakeError, NegotiationError, ProtocolError, StateError, TopicError, TopicIndex, MemoryBus, EventSource, FayeWebSocket, CloseCode, Opcode,
 };
 const statics = WebSocket as WebSocketStatics;
 statics.Server = WebSocketServer;
@@ -71,7 +72,8 @@ export type { BinaryType, Data, RawData, SendOptions, WebSocketEventMap } from '
 export type { WebSocketServerEventMap } from './node/server.js';
 export { CloseEvent, ErrorEvent, Event, MessageEvent };
 export { HandshakeError, NegotiationError, ProtocolError, StateError, TopicError };
-export { TopicIndex, MemoryBus, EventSource };
+export { TopicIndex, MemoryBus, EventSource, FayeWebSocket };
+export type { FayeOptions, FayeClientOptions } from './faye/websocket.js';
 export type { EventSourceOptions, SendEventOptions } from './sse/event-source.js';
 export type { ClusterAdapter, Envelope, PublishEnvelope } from './pubsub/cluster.js';
 export { CloseCode, Opcode };

@@ -1,40 +1,20 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import { describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { connect as natsConnect } from 'nats';
-import { WebSocket as WsClient } from 'ws';
 import { MemoryBus, type ClusterAdapter, type WebSocket } from '../../src/index.js';
 import { redisAdapter } from '../../src/adapters/redis.js';
 import { natsAdapter } from '../../src/adapters/nats.js';
 import { decodeEnvelope, encodeEnvelope } from '../../src/pubsub/cluster.js';
 import { startServer } from '../helpers/loopback.js';
+import { closeClient, openClient, type Inbox } from '../helpers/inbox.js';
 
 /**
  * Pub/sub across two servers: the same scenario over the in-memory bus, a real Redis
  * (127.0.0.1:6379) and a real NATS (127.0.0.1:4222), with `ws` clients from npm on loopback.
  * Each run uses a channel/subject of its own.
  */
-
-interface Received {
-  text: string;
-  binary: boolean;
-}
-
-async function client(url: string): Promise<{ ws: WsClient; next(): Promise<Received>; got: Received[] }> {
-  const ws = new WsClient(url);
-  const got: Received[] = [];
-  const waiting: Array<(m: Received) => void> = [];
-  ws.on('message', (data, isBinary) => {
-    const m = { text: isBinary ? [...(data as Buffer)].join(',') : String(data), binary: isBinary };
-    const w = waiting.shift();
-    if (w !== undefined) w(m);
-    else got.push(m);
-  });
-  await once(ws, 'open');
-  return { ws, got, next: () => (got.length > 0 ? Promise.resolve(got.shift()!) : new Promise((r) => waiting.push(r))) };
-}
 
 function commands(ws: WebSocket): void {
   ws.on('message', (data) => {
@@ -44,11 +24,13 @@ function commands(ws: WebSocket): void {
   });
 }
 
-const texts = async (c: { next(): Promise<Received> }, n: number) => {
+/** The next `n` messages, binary ones as their bytes joined with commas. */
+const texts = async (c: Inbox, n: number) => {
   const out: string[] = [];
-  for (let i = 0; i < n; i++) out.push((await c.next()).text);
+  for (let i = 0; i < n; i++) out.push(show(await c.next()));
   return out;
 };
+const show = (m: { data: Buffer; isBinary: boolean; text: string }) => (m.isBinary ? [...m.data].join(',') : m.text);
 
 /** Two servers sharing `adapters`; ws.publish and wss.publish cross between them, once each. */
 async function scenario(adapters: [ClusterAdapter, ClusterAdapter]): Promise<void> {
@@ -56,26 +38,27 @@ async function scenario(adapters: [ClusterAdapter, ClusterAdapter]): Promise<voi
   const B = await startServer({ cluster: adapters[1] });
   A.wss.on('connection', commands);
   B.wss.on('connection', commands);
-  const a1 = await client(A.url);
-  const b1 = await client(B.url);
-  const b2 = await client(B.url);
+  const a1 = await openClient(A.url);
+  const b1 = await openClient(B.url);
+  const b2 = await openClient(B.url);
   try {
     for (const [c, filter] of [[a1, 'news/#'], [b1, 'news/+'], [b2, 'news/sport']] as const) {
       c.ws.send(`sub ${filter}`);
-      assert.equal((await c.next()).text, 'ok true');
+      assert.equal((await c.text()), 'ok true');
     }
     assert.equal(A.wss.publish('news/sport', 'from A'), 1, 'the return value counts this server only');
-    assert.equal((await b1.next()).text, 'from A');
-    assert.equal((await b2.next()).text, 'from A');
+    assert.equal((await b1.text()), 'from A');
+    assert.equal((await b2.text()), 'from A');
     b2.ws.send('pub news/sport from b2');
-    assert.equal((await b1.next()).text, 'from b2');
+    assert.equal((await b1.text()), 'from b2');
     // a1 saw each publish once: its own server's came locally, not again from the broker
     // (the echo of A's publish comes back before b2's, which b2 sent after it had A's).
     assert.deepEqual(await texts(a1, 2), ['from A', 'from b2']);
     for (let i = 0; i < 5; i++) A.wss.publish('news/seq', String(i));
     assert.deepEqual(await texts(b1, 5), ['0', '1', '2', '3', '4'], 'in order');
     A.wss.publish('news/bin', Buffer.from([0, 255, 1]), { binary: true });
-    assert.deepEqual(await b1.next(), { text: '0,255,1', binary: true });
+    const bin = await b1.next();
+    assert.deepEqual([show(bin), bin.isBinary], ['0,255,1', true]);
     A.wss.publish('elsewhere', 'nobody');
     assert.deepEqual(await texts(a1, 6), ['0', '1', '2', '3', '4', '0,255,1']);
     // A last publish, through the broker for B's clients: once it has arrived, nothing sent
@@ -86,10 +69,7 @@ async function scenario(adapters: [ClusterAdapter, ClusterAdapter]): Promise<voi
     assert.deepEqual(await texts(b2, 1), ['end'], 'b2 never got its own publish');
     assert.deepEqual([a1.got, b1.got, b2.got], [[], [], []]);
   } finally {
-    for (const c of [a1, b1, b2]) {
-      c.ws.close();
-      await once(c.ws, 'close');
-    }
+    for (const c of [a1, b1, b2]) await closeClient(c.ws);
     await A.close();
     await B.close();
   }
@@ -156,13 +136,12 @@ describe('pub/sub across servers (cluster adapters)', () => {
     try {
       for (const server of servers) {
         server.wss.on('connection', commands);
-        const c = await client(server.url);
+        const c = await openClient(server.url);
         c.ws.send('sub t');
-        assert.equal((await c.next()).text, 'ok true');
+        assert.equal((await c.text()), 'ok true');
         assert.equal(server.wss.publish('t', 'still local'), 1);
-        assert.equal((await c.next()).text, 'still local');
-        c.ws.close();
-        await once(c.ws, 'close');
+        assert.equal((await c.text()), 'still local');
+        await closeClient(c.ws);
       }
       while (errors.length < 2) await new Promise((r) => setTimeout(r, 10));
       assert.equal(errors.filter((e) => e.startsWith('redis: ')).length, 1, errors.join('; '));

@@ -6,22 +6,9 @@ import { describe, it } from 'node:test';
 import { WebSocket as WsClient } from 'ws';
 import { Router, Server, type Websocket } from '../../src/app/index.js';
 import { MemoryBus } from '../../src/index.js';
+import { closeClient, openClient } from '../helpers/inbox.js';
 
 /** The HyperExpress app model (seed 000) on loopback, driven by `ws` clients from npm. */
-
-async function client(url: string): Promise<{ ws: WsClient; next(): Promise<{ data: Buffer; isBinary: boolean }> }> {
-  const ws = new WsClient(url);
-  const got: Array<{ data: Buffer; isBinary: boolean }> = [];
-  const waiting: Array<(m: { data: Buffer; isBinary: boolean }) => void> = [];
-  ws.on('message', (data, isBinary) => {
-    const m = { data: data as Buffer, isBinary };
-    const w = waiting.shift();
-    if (w) w(m);
-    else got.push(m);
-  });
-  await once(ws, 'open');
-  return { ws, next: () => (got.length ? Promise.resolve(got.shift()!) : new Promise((r) => waiting.push(r))) };
-}
 
 /** The HTTP status an upgrade attempt got, and its body. */
 function attempt(url: string): Promise<{ status: number; body: string }> {
@@ -39,12 +26,6 @@ function attempt(url: string): Promise<{ status: number; body: string }> {
       res.on('end', () => resolve({ status: res.statusCode!, body }));
     });
   });
-}
-
-async function closeClient(ws: WsClient): Promise<void> {
-  if (ws.readyState === WsClient.CLOSED) return;
-  ws.close();
-  await once(ws, 'close');
 }
 
 describe('app: Server, Router, ws and upgrade routes', () => {
@@ -65,12 +46,12 @@ describe('app: Server, Router, ws and upgrade routes', () => {
     app.use('/ws', router);
     const port = await app.listen(0, '127.0.0.1');
     try {
-      const c = await client(`ws://127.0.0.1:${port}/ws/connect`);
+      const c = await openClient(`ws://127.0.0.1:${port}/ws/connect`);
       c.ws.send('hello');
       const m = await c.next();
       assert.deepEqual([String(m.data), m.isBinary], ['echo: hello', false]);
       c.ws.send(Buffer.from('bin'));
-      assert.equal(String((await c.next()).data), 'echo: bin');
+      assert.equal((await c.text()), 'echo: bin');
       const closed = new Promise<void>((resolve) => server.once('close', () => resolve()));
       c.ws.close(4002, 'see you');
       await closed;
@@ -99,8 +80,8 @@ describe('app: Server, Router, ws and upgrade routes', () => {
     app.ws('/chat/:room', (ws) => ws.send(JSON.stringify(ws.context)));
     const port = await app.listen(0, '127.0.0.1');
     try {
-      const c = await client(`ws://127.0.0.1:${port}/chat/lobby%20one?token=7`);
-      assert.deepEqual(JSON.parse(String((await c.next()).data)), { user: 'user-7', room: 'lobby one' });
+      const c = await openClient(`ws://127.0.0.1:${port}/chat/lobby%20one?token=7`);
+      assert.deepEqual(JSON.parse((await c.text())), { user: 'user-7', room: 'lobby one' });
       await closeClient(c.ws);
       assert.deepEqual(await attempt(`ws://127.0.0.1:${port}/chat/lobby`), { status: 401, body: 'no token' });
       assert.deepEqual(await attempt(`ws://127.0.0.1:${port}/chat/closed?token=1`), { status: 403, body: 'room closed' });
@@ -122,16 +103,16 @@ describe('app: Server, Router, ws and upgrade routes', () => {
     app.ws('/b', { max_payload_length: 1024 }, handler);
     const port = await app.listen(0, '127.0.0.1');
     try {
-      const a = await client(`ws://127.0.0.1:${port}/a`);
-      const b = await client(`ws://127.0.0.1:${port}/b`);
+      const a = await openClient(`ws://127.0.0.1:${port}/a`);
+      const b = await openClient(`ws://127.0.0.1:${port}/b`);
       a.ws.send('sub news/#');
-      assert.equal(String((await a.next()).data), 'ok true true news/#');
+      assert.equal((await a.text()), 'ok true true news/#');
       b.ws.send('sub news/+');
-      assert.equal(String((await b.next()).data), 'ok true true news/+');
+      assert.equal((await b.text()), 'ok true true news/+');
       b.ws.send('pub news/1 from b');
-      assert.equal(String((await a.next()).data), 'from b');
+      assert.equal((await a.text()), 'from b');
       assert.equal(app.publish('news/2', 'from the app'), true);
-      assert.deepEqual([String((await a.next()).data), String((await b.next()).data)], ['from the app', 'from the app']);
+      assert.deepEqual([(await a.text()), (await b.text())], ['from the app', 'from the app']);
       // b got nothing of its own publish: the app's publish was the next thing it received.
       await closeClient(a.ws);
       await closeClient(b.ws);
@@ -156,22 +137,22 @@ describe('app: Server, Router, ws and upgrade routes', () => {
     }
     const ports = [await apps[0].listen(0, '127.0.0.1'), await apps[1].listen(0, '127.0.0.1')];
     const clients = [
-      await client(`ws://127.0.0.1:${ports[0]}/a`), // the publisher
-      await client(`ws://127.0.0.1:${ports[0]}/b`),
-      await client(`ws://127.0.0.1:${ports[1]}/a`),
-      await client(`ws://127.0.0.1:${ports[1]}/b`),
+      await openClient(`ws://127.0.0.1:${ports[0]}/a`), // the publisher
+      await openClient(`ws://127.0.0.1:${ports[0]}/b`),
+      await openClient(`ws://127.0.0.1:${ports[1]}/a`),
+      await openClient(`ws://127.0.0.1:${ports[1]}/b`),
     ];
     try {
       for (const c of clients) {
         c.ws.send('sub t/#');
-        assert.equal(String((await c.next()).data), 'ok true');
+        assert.equal((await c.text()), 'ok true');
       }
       clients[0].ws.send('pub t/1 hello');
-      const got = await Promise.all(clients.slice(1).map(async (c) => String((await c.next()).data)));
+      const got = await Promise.all(clients.slice(1).map(async (c) => (await c.text())));
       assert.deepEqual(got, ['hello', 'hello', 'hello']);
       // A marker through the bus: nothing else (an echo, a second copy) came before it.
       apps[1].publish('t/end', 'end');
-      assert.deepEqual(await Promise.all(clients.map(async (c) => String((await c.next()).data))), ['end', 'end', 'end', 'end']);
+      assert.deepEqual(await Promise.all(clients.map(async (c) => (await c.text()))), ['end', 'end', 'end', 'end']);
       for (const c of clients) await closeClient(c.ws);
     } finally {
       for (const app of apps) await app.close();
@@ -195,9 +176,9 @@ describe('app: Server, Router, ws and upgrade routes', () => {
     });
     const port = await app.listen(0, '127.0.0.1');
     try {
-      const b = await client(`ws://127.0.0.1:${port}/buffer`);
+      const b = await openClient(`ws://127.0.0.1:${port}/buffer`);
       b.ws.send('t');
-      const ab = await client(`ws://127.0.0.1:${port}/ab`);
+      const ab = await openClient(`ws://127.0.0.1:${port}/ab`);
       ab.ws.send('small');
       while (types.length < 2) await new Promise((r) => setTimeout(r, 5));
       assert.deepEqual(types.sort(), ['ArrayBuffer', 'Buffer']);
@@ -205,14 +186,14 @@ describe('app: Server, Router, ws and upgrade routes', () => {
       const [code] = (await once(ab.ws, 'close')) as [number];
       assert.equal(code, 1009, 'over max_payload_length');
 
-      const s = await client(`ws://127.0.0.1:${port}/stream`);
+      const s = await openClient(`ws://127.0.0.1:${port}/stream`);
       s.ws.send('stream');
       const streamed = await s.next();
       assert.deepEqual([String(streamed.data), streamed.isBinary], ['one,two,three', true], 'one message, in fragments');
       s.ws.send('pipe');
-      assert.deepEqual([String((await s.next()).data), String((await s.next()).data)], ['p1', 'p2']);
+      assert.deepEqual([(await s.text()), (await s.text())], ['p1', 'p2']);
       s.ws.send('atomic');
-      assert.deepEqual([String((await s.next()).data), String((await s.next()).data)], ['x', 'y']);
+      assert.deepEqual([(await s.text()), (await s.text())], ['x', 'y']);
       await closeClient(b.ws);
       await closeClient(s.ws);
     } finally {
@@ -226,10 +207,10 @@ describe('app: Server, Router, ws and upgrade routes', () => {
     app.ws('/destroy', (ws) => ws.on('message', () => ws.destroy()));
     const port = await app.listen(0, '127.0.0.1');
     try {
-      const idle = await client(`ws://127.0.0.1:${port}/idle`);
+      const idle = await openClient(`ws://127.0.0.1:${port}/idle`);
       const [code] = (await once(idle.ws, 'close')) as [number];
       assert.equal(code, 1006);
-      const d = await client(`ws://127.0.0.1:${port}/destroy`);
+      const d = await openClient(`ws://127.0.0.1:${port}/destroy`);
       d.ws.send('go');
       const [code2] = (await once(d.ws, 'close')) as [number];
       assert.equal(code2, 1006);

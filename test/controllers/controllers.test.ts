@@ -14,6 +14,7 @@ import {
   createWebSocketApp,
   createWebSocketClient,
 } from '../../src/controllers/index.js';
+import { closeClient, openClient } from '../helpers/inbox.js';
 
 /**
  * Midway-style controllers (seed 003) on a real server, driven by `ws` clients from npm.
@@ -62,19 +63,6 @@ class RoomController {
   }
 }
 
-async function clientOn(url: string): Promise<{ ws: WsClient; next(): Promise<string> }> {
-  const ws = new WsClient(url);
-  const got: string[] = [];
-  const waiting: Array<(s: string) => void> = [];
-  ws.on('message', (d) => {
-    const w = waiting.shift();
-    if (w) w(String(d));
-    else got.push(String(d));
-  });
-  await once(ws, 'open');
-  return { ws, next: () => (got.length ? Promise.resolve(got.shift()!) : new Promise((r) => waiting.push(r))) };
-}
-
 describe('controllers (@WSController and friends)', () => {
   it('routes connections by namespace, injects ctx and app, answers in order, broadcasts, reports disconnects and handler errors', async () => {
     events.length = 0;
@@ -93,10 +81,10 @@ describe('controllers (@WSController and friends)', () => {
       assert.deepEqual(replies.map((r) => JSON.parse(r)), [{ name: 'harry', result: 6 }, { name: 'harry', result: 7 }, { name: 'harry', result: 8 }]);
       assert.deepEqual(errors, ['not a number: oops']);
 
-      const r1 = await clientOn(`${base}/room`);
-      const r2 = await clientOn(`${base}/room`);
+      const r1 = await openClient(`${base}/room`);
+      const r2 = await openClient(`${base}/room`);
       r1.ws.send('hi');
-      assert.deepEqual([await r1.next(), await r2.next()], ['all: hi', 'all: hi']);
+      assert.deepEqual([await r1.text(), await r2.text()], ['all: hi', 'all: hi']);
       // The broadcast reached every client of the server, the '/' one too.
       while (replies.length < 4) await new Promise((r) => setTimeout(r, 5));
       assert.equal(replies[3], 'all: hi');
@@ -105,10 +93,7 @@ describe('controllers (@WSController and friends)', () => {
       await once(c, 'close');
       while (!events.includes('disconnect 4321')) await new Promise((r) => setTimeout(r, 5));
       assert.deepEqual(events, ['connect /?token=1 1 1', 'disconnect 4321']);
-      for (const r of [r1, r2]) {
-        r.ws.close();
-        await once(r.ws, 'close');
-      }
+      for (const r of [r1, r2]) await closeClient(r.ws);
     } finally {
       await app.close();
     }
@@ -177,11 +162,10 @@ describe('controllers (@WSController and friends)', () => {
     WSController('/legacy')(Legacy);
     const app = await createWebSocketApp({ port: 0, host: '127.0.0.1', controllers: [Legacy] });
     try {
-      const c = await clientOn(`ws://127.0.0.1:${app.port}/legacy`);
+      const c = await openClient(`ws://127.0.0.1:${app.port}/legacy`);
       c.ws.send('x');
-      assert.equal(await c.next(), 'legacy x 1');
-      c.ws.close();
-      await once(c.ws, 'close');
+      assert.equal(await c.text(), 'legacy x 1');
+      await closeClient(c.ws);
     } finally {
       await app.close();
     }

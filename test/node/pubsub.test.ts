@@ -5,31 +5,13 @@ import { WebSocket as WsClient } from 'ws';
 import { TopicError, WebSocket as HwClient, type WebSocket } from '../../src/index.js';
 import { startServer } from '../helpers/loopback.js';
 import { rawClient } from '../helpers/raw.js';
+import { closeClient, openClient } from '../helpers/inbox.js';
 
 /**
  * Pub/sub over real connections: `ws` clients from npm on loopback tell the server (in their
  * messages) what to subscribe to; the server publishes. What arrives, and what does not, is read
  * off the clients.
  */
-
-/** A `ws` client that collects its messages as strings. */
-async function client(url: string): Promise<{ ws: WsClient; got: string[]; next(): Promise<string> }> {
-  const ws = new WsClient(url);
-  const got: string[] = [];
-  const waiting: Array<(m: string) => void> = [];
-  ws.on('message', (data) => {
-    const m = String(data);
-    const w = waiting.shift();
-    if (w !== undefined) w(m);
-    else got.push(m);
-  });
-  await once(ws, 'open');
-  return {
-    ws,
-    got,
-    next: () => (got.length > 0 ? Promise.resolve(got.shift()!) : new Promise((resolve) => waiting.push(resolve))),
-  };
-}
 
 /** The server answers "sub <filter>" / "unsub <filter>" with "ok <result>", and relays "pub <topic> <text>". */
 function commands(ws: WebSocket): void {
@@ -42,29 +24,25 @@ function commands(ws: WebSocket): void {
 }
 
 async function closeAll(...clients: WsClient[]): Promise<void> {
-  await Promise.all(clients.map(async (c) => {
-    if (c.readyState === WsClient.CLOSED) return;
-    c.close();
-    await once(c, 'close');
-  }));
+  await Promise.all(clients.map(closeClient));
 }
 
 describe('pub/sub: subscribe, publish', () => {
   it('delivers a publish to each matching subscriber once, in order, and to no one else', async () => {
     const server = await startServer();
     server.wss.on('connection', commands);
-    const a = await client(server.url);
-    const b = await client(server.url);
-    const c = await client(server.url);
+    const a = await openClient(server.url);
+    const b = await openClient(server.url);
+    const c = await openClient(server.url);
     try {
       a.ws.send('sub chat/room1');
-      assert.equal(await a.next(), 'ok true');
+      assert.equal(await a.text(), 'ok true');
       a.ws.send('sub chat/+'); // matches too: still one copy per publish
-      assert.equal(await a.next(), 'ok true');
+      assert.equal(await a.text(), 'ok true');
       b.ws.send('sub chat/#');
-      assert.equal(await b.next(), 'ok true');
+      assert.equal(await b.text(), 'ok true');
       c.ws.send('sub news');
-      assert.equal(await c.next(), 'ok true');
+      assert.equal(await c.text(), 'ok true');
       assert.equal(server.wss.numSubscribers('chat/room1'), 1);
       assert.equal(server.wss.numSubscribers('chat/#'), 1);
 
@@ -74,12 +52,12 @@ describe('pub/sub: subscribe, publish', () => {
       assert.equal(server.wss.publish('chat', 'four'), 1, "'chat/#' matches its parent level");
       assert.equal(server.wss.publish('nobody/listens', 'five'), 0);
       server.wss.publish('news', 'end'); // c's last message: when it arrives, everything has
-      assert.equal(await c.next(), 'end');
-      assert.deepEqual([await a.next(), await a.next(), await a.next()], ['one', 'two', 'three']);
-      assert.deepEqual([await b.next(), await b.next(), await b.next(), await b.next()], ['one', 'two', 'three', 'four']);
+      assert.equal(await c.text(), 'end');
+      assert.deepEqual([await a.text(), await a.text(), await a.text()], ['one', 'two', 'three']);
+      assert.deepEqual([await b.text(), await b.text(), await b.text(), await b.text()], ['one', 'two', 'three', 'four']);
       // Nothing more is on its way: a marker sent last comes next.
       a.ws.send('sub marker');
-      assert.equal(await a.next(), 'ok true');
+      assert.equal(await a.text(), 'ok true');
       assert.deepEqual(a.got, []);
     } finally {
       await closeAll(a.ws, b.ws, c.ws);
@@ -90,22 +68,22 @@ describe('pub/sub: subscribe, publish', () => {
   it('ws.publish reaches the other subscribers, never the publisher', async () => {
     const server = await startServer();
     server.wss.on('connection', commands);
-    const a = await client(server.url);
-    const b = await client(server.url);
+    const a = await openClient(server.url);
+    const b = await openClient(server.url);
     try {
       for (const x of [a, b]) {
         x.ws.send('sub room/#');
-        assert.equal(await x.next(), 'ok true');
+        assert.equal(await x.text(), 'ok true');
       }
       a.ws.send('pub room/1 hello from a');
-      assert.equal(await b.next(), 'hello from a');
+      assert.equal(await b.text(), 'hello from a');
       b.ws.send('pub room/1 hello from b');
-      assert.equal(await a.next(), 'hello from b');
+      assert.equal(await a.text(), 'hello from b');
       // a got only b's message: its own publish did not come back.
       a.ws.send('sub marker');
-      assert.equal(await a.next(), 'ok true');
+      assert.equal(await a.text(), 'ok true');
       b.ws.send('sub marker');
-      assert.equal(await b.next(), 'ok true');
+      assert.equal(await b.text(), 'ok true');
       assert.deepEqual([a.got, b.got], [[], []]);
     } finally {
       await closeAll(a.ws, b.ws);
@@ -120,26 +98,26 @@ describe('pub/sub: subscribe, publish', () => {
       conns.push(ws);
       commands(ws);
     });
-    const a = await client(server.url);
-    const b = await client(server.url);
+    const a = await openClient(server.url);
+    const b = await openClient(server.url);
     try {
       a.ws.send('sub t');
-      assert.equal(await a.next(), 'ok true');
+      assert.equal(await a.text(), 'ok true');
       b.ws.send('sub t');
-      assert.equal(await b.next(), 'ok true');
+      assert.equal(await b.text(), 'ok true');
       const [sa] = conns;
       assert.deepEqual(sa.topics, ['t']);
       assert.equal(sa.isSubscribed('t'), true);
       a.ws.send('unsub t');
-      assert.equal(await a.next(), 'ok true');
+      assert.equal(await a.text(), 'ok true');
       a.ws.send('unsub t');
-      assert.equal(await a.next(), 'ok false');
+      assert.equal(await a.text(), 'ok false');
       assert.deepEqual(sa.topics, []);
       assert.equal(server.wss.publish('t', 'only b'), 1);
-      assert.equal(await b.next(), 'only b');
+      assert.equal(await b.text(), 'only b');
 
       a.ws.send('sub t');
-      assert.equal(await a.next(), 'ok true');
+      assert.equal(await a.text(), 'ok true');
       assert.equal(server.wss.numSubscribers('t'), 2);
       const seen = new Promise<[string[], number]>((resolve) => {
         sa.on('close', () => resolve([sa.topics, server.wss.numSubscribers('t')]));
@@ -151,7 +129,7 @@ describe('pub/sub: subscribe, publish', () => {
       assert.equal(sa.publish('t', 'from the closed one'), false);
       assert.equal(server.wss.numSubscribers('t'), 1);
       assert.equal(server.wss.publish('t', 'still b'), 1);
-      assert.equal(await b.next(), 'still b');
+      assert.equal(await b.text(), 'still b');
     } finally {
       await closeAll(a.ws, b.ws);
       await server.close();
@@ -182,17 +160,17 @@ describe('pub/sub: subscribe, publish', () => {
   it('works with permessage-deflate and with clientTracking off', async () => {
     const server = await startServer({ perMessageDeflate: { threshold: 0 }, clientTracking: false });
     server.wss.on('connection', commands);
-    const a = await client(server.url);
-    const b = await client(server.url);
+    const a = await openClient(server.url);
+    const b = await openClient(server.url);
     try {
       assert.match(a.ws.extensions, /permessage-deflate/);
       for (const x of [a, b]) {
         x.ws.send('sub z');
-        assert.equal(await x.next(), 'ok true');
+        assert.equal(await x.text(), 'ok true');
       }
       const text = 'compressible '.repeat(200);
       assert.equal(server.wss.publish('z', text), 2);
-      assert.deepEqual([await a.next(), await b.next()], [text, text]);
+      assert.deepEqual([await a.text(), await b.text()], [text, text]);
     } finally {
       await closeAll(a.ws, b.ws);
       await server.close();
@@ -205,7 +183,7 @@ describe('pub/sub: subscribe, publish', () => {
     const conns: WebSocket[] = [];
     server.wss.on('connection', (ws) => conns.push(ws));
     const slow = await rawClient(server.port);
-    const fast = await client(server.url);
+    const fast = await openClient(server.url);
     while (conns.length < 2) await new Promise((r) => setImmediate(r));
     const [sSlow, sFast] = conns;
     try {

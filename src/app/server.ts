@@ -1,3 +1,4 @@
+import process from 'node:process';
 import { Buffer } from 'node:buffer';
 import http, { type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -30,6 +31,11 @@ import { Websocket } from './websocket.js';
 export interface AppServerOptions {
   /** Share `publish` with other servers (Redis, NATS, MemoryBus adapters). */
   cluster?: ClusterAdapter;
+  /**
+   * A route handler, middleware or upgrade handler threw or rejected (default: a process
+   * warning). An upgrade then gets 500; a connection whose ws handler failed is dropped.
+   */
+  onError?: (err: Error) => void;
 }
 
 const MAX_PAYLOAD = 32 * 1024;
@@ -127,6 +133,12 @@ export class Server extends Router {
     for (const r of routes) r.wss.publish(topic, message as Buffer, { binary, compress, except });
   }
 
+  private report(err: unknown): void {
+    const error = err instanceof Error ? err : new Error(String(err));
+    if (this.options.onError !== undefined) this.options.onError(error);
+    else process.emitWarning(`hyperwire app: ${error.stack ?? error.message}`);
+  }
+
   private handle(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
     const url = req.url ?? '/';
@@ -165,11 +177,15 @@ export class Server extends Router {
           idleTimeout: route!.options.idle_timeout ?? 0,
           publish: (topic, message, isBinary, compress, except) => this.publishFrom(topic, message, isBinary, compress, except),
         });
+        const failed = (err: unknown) => {
+          this.report(err);
+          ws.destroy();
+        };
         try {
           const r = route!.handler(ws);
-          if (r instanceof Promise) r.catch(() => ws.destroy());
-        } catch {
-          ws.destroy();
+          if (r instanceof Promise) r.catch(failed);
+        } catch (err) {
+          failed(err);
         }
       });
     };
@@ -178,12 +194,12 @@ export class Server extends Router {
       accept({});
       return;
     }
-    runUpgrade(vetting, request, socket, accept);
+    runUpgrade(vetting, request, socket, accept, (err) => this.report(err));
   }
 }
 
 /** Middlewares in order, then the handler; any of them may answer instead. */
-function runUpgrade(route: UpgradeRoute, request: UpgradeRequest, socket: Duplex, accept: (context: Record<string, unknown>) => void): void {
+function runUpgrade(route: UpgradeRoute, request: UpgradeRequest, socket: Duplex, accept: (context: Record<string, unknown>) => void, report: (err: unknown) => void): void {
   let status = 400;
   const headers: Record<string, string> = {};
   let completed = false;
@@ -213,7 +229,8 @@ function runUpgrade(route: UpgradeRoute, request: UpgradeRequest, socket: Duplex
     },
     socket,
   };
-  const fail = () => {
+  const fail = (err: unknown) => {
+    report(err);
     if (completed) return;
     completed = true;
     refuse(socket, 500, 'Internal Server Error');
@@ -224,8 +241,8 @@ function runUpgrade(route: UpgradeRoute, request: UpgradeRequest, socket: Duplex
       try {
         const r = route.handler(request, response);
         if (r instanceof Promise) r.catch(fail);
-      } catch {
-        fail();
+      } catch (err) {
+        fail(err);
       }
       return;
     }
@@ -233,14 +250,14 @@ function runUpgrade(route: UpgradeRoute, request: UpgradeRequest, socket: Duplex
     const next = (err?: unknown) => {
       if (called) return;
       called = true;
-      if (err !== undefined && err !== null) fail();
+      if (err !== undefined && err !== null) fail(err);
       else step(i + 1);
     };
     try {
       const r = route.middlewares[i](request, response, next);
       if (r instanceof Promise) r.catch(fail);
-    } catch {
-      fail();
+    } catch (err) {
+      fail(err);
     }
   };
   step(0);

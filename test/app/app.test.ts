@@ -90,6 +90,31 @@ describe('app: Server, Router, ws and upgrade routes', () => {
     }
   });
 
+  it('a handler or middleware that fails: 500 for an upgrade, a dropped connection for a ws handler, reported to onError', async () => {
+    const errors: string[] = [];
+    const app = new Server({ onError: (e) => errors.push(e.message) });
+    app.upgrade('/boom', { middlewares: [(_req, _res, next) => next(new Error('middleware says no'))] }, (_req, res) => res.upgrade());
+    app.upgrade('/throw', async () => {
+      throw new Error('handler threw');
+    });
+    app.ws('/boom', () => {});
+    app.ws('/throw', () => {});
+    app.ws('/bad-ws', () => {
+      throw new Error('ws handler threw');
+    });
+    const port = await app.listen(0, '127.0.0.1');
+    try {
+      assert.equal((await attempt(`ws://127.0.0.1:${port}/boom`)).status, 500);
+      assert.equal((await attempt(`ws://127.0.0.1:${port}/throw`)).status, 500);
+      const c = new WsClient(`ws://127.0.0.1:${port}/bad-ws`);
+      const [code] = (await once(c, 'close')) as [number];
+      assert.equal(code, 1006);
+      assert.deepEqual(errors, ['middleware says no', 'handler threw', 'ws handler threw']);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('pub/sub reaches across routes; ws.publish leaves out the publisher; app.publish reaches all', async () => {
     const app = new Server();
     const handler = (ws: Websocket) => {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TopicIndex } from '../../src/pubsub/topics.js';
 import { TopicError } from '../../src/errors.js';
+import fc from 'fast-check';
 
 /** The topic index on its own (it knows no sockets): MQTT 3.1.1 §4.7's matching rules. */
 
@@ -148,5 +149,53 @@ describe('TopicIndex', () => {
     for (const bad of ['a/+', '#', 'a/#', '']) assert.throws(() => index.subscribersOf(bad), isTopicError, bad);
     assert.throws(() => index.unsubscribe(s, 'a/#/b'), isTopicError);
     assert.deepEqual(index.topicsOf(s), ['é'.repeat(32767)], 'nothing was subscribed by the failed calls');
+  });
+});
+
+/** MQTT 3.1.1 §4.7 matching, written the plain way: does `filter` match the topic name `topic`? */
+function reference(filter: string, topic: string): boolean {
+  const f = filter.split('/');
+  const t = topic.split('/');
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '#') return !(i === 0 && topic.startsWith('$'));
+    if (i >= t.length) return false;
+    if (f[i] === '+') {
+      if (i === 0 && topic.startsWith('$')) return false;
+      continue;
+    }
+    if (f[i] !== t[i]) return false;
+  }
+  return f.length === t.length;
+}
+
+describe('TopicIndex against a plain MQTT matcher (property-based)', () => {
+  it('subscribersOf agrees with matching every filter by hand, through subscribes and unsubscribes', () => {
+    const level = fc.constantFrom('a', 'b', '', '$s', 'c');
+    const name = fc.array(level, { minLength: 1, maxLength: 4 }).map((l) => l.join('/')).filter((t) => t.length > 0);
+    const filterLevel = fc.constantFrom('a', 'b', '', '$s', '+', 'c');
+    const filter = fc
+      .tuple(fc.array(filterLevel, { minLength: 1, maxLength: 4 }), fc.boolean())
+      .map(([l, hash]) => (hash ? [...l, '#'] : l).join('/'))
+      .filter((f) => f.length > 0);
+    const op = fc.tuple(fc.integer({ min: 0, max: 4 }), filter, fc.boolean());
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 30 }), fc.array(name, { minLength: 1, maxLength: 8 }), (ops, topics) => {
+        const index = new TopicIndex<Sub>();
+        const subs = [0, 1, 2, 3, 4].map((i) => sub(String(i)));
+        const model = subs.map(() => new Set<string>());
+        for (const [who, f, add] of ops) {
+          if (add) assert.equal(index.subscribe(subs[who], f), !model[who].has(f));
+          else assert.equal(index.unsubscribe(subs[who], f), model[who].has(f));
+          if (add) model[who].add(f);
+          else model[who].delete(f);
+        }
+        for (const t of topics) {
+          const expected = subs.filter((_, i) => [...model[i]].some((f) => reference(f, t))).map((s) => s.name);
+          assert.deepEqual(names(index.subscribersOf(t)), expected, `topic ${JSON.stringify(t)}`);
+        }
+        for (let i = 0; i < subs.length; i++) assert.deepEqual(index.topicsOf(subs[i]).sort(), [...model[i]].sort());
+      }),
+      { numRuns: 500 },
+    );
   });
 });

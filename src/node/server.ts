@@ -3,6 +3,7 @@ import { Buffer } from 'node:buffer';
 import type { EventEmitter } from 'node:events';
 import http, { type IncomingMessage, type Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
+import type { Http2SecureServer, Http2Server } from 'node:http2';
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { HandshakeError, withCode } from '../errors.js';
@@ -18,6 +19,7 @@ import { randomUUID } from 'node:crypto';
 import { typedEmitter, type WebSocketServerEventMap } from './events.js';
 import { WebSocket, type Data, type SocketSettings } from './websocket.js';
 import { acceptDeflateOffer, installDeflate } from './deflate-codec.js';
+import { acceptHttp2, isHttp2Server } from './http2-upgrade.js';
 import type { PerMessageDeflateOptions } from './deflate.js';
 
 /**
@@ -45,7 +47,8 @@ export interface ServerOptions extends SocketSettings {
   host?: string;
   port?: number;
   backlog?: number;
-  server?: HttpServer | HttpsServer;
+  /** An http, https or HTTP/2 server (for HTTP/2, WebSockets over extended CONNECT, RFC 8441). */
+  server?: HttpServer | HttpsServer | Http2SecureServer | Http2Server;
   noServer?: boolean;
   path?: string;
   verifyClient?: VerifyClient;
@@ -176,10 +179,13 @@ export class WebSocketServer extends typedEmitter<WebSocketServerEventMap>() {
       server.on('listening', onListening);
       server.on('error', onError);
       server.on('upgrade', onUpgrade);
+      // An HTTP/2 server (`http2.createSecureServer`, `allowHTTP1` or not): RFC 8441 streams too.
+      const stopHttp2 = isHttp2Server(server) ? acceptHttp2(this, server) : null;
       this.removeServerListeners = () => {
         server.removeListener('listening', onListening);
         server.removeListener('error', onError);
         server.removeListener('upgrade', onUpgrade);
+        stopHttp2?.();
       };
     }
     if (opts.clientTracking) this.clients = new Set();
@@ -323,35 +329,42 @@ export class WebSocketServer extends typedEmitter<WebSocketServerEventMap>() {
       return;
     }
 
+    const origin = req.headers[request.version === 8 ? 'sec-websocket-origin' : 'origin'] as string | undefined;
+    const secure = !!((req.socket as { authorized?: boolean }).authorized || (req.socket as { encrypted?: boolean }).encrypted);
+    this._verify({ origin, secure, req }, (verified, code, name, headers) => {
+      if (!verified) abortHandshake(socket, code ?? 401, name, headers);
+      else this.completeUpgrade(request, req, socket, head, cb);
+    });
+  }
+
+  /**
+   * @internal Ask `verifyClient` (if any) about a handshake, HTTP/1.1 or HTTP/2, and call
+   * `done` once with the verdict: at once for the sync form, within handshakeTimeout for the
+   * async one (408 when it does not answer in time).
+   */
+  _verify(info: VerifyClientInfo, done: (verified: boolean, code?: number, name?: string, headers?: Parameters<VerifyClientCallback>[3]) => void): void {
     const verifyClient = this.options.verifyClient;
-    if (verifyClient) {
-      const info: VerifyClientInfo = {
-        origin: req.headers[request.version === 8 ? 'sec-websocket-origin' : 'origin'] as string | undefined,
-        secure: !!((req.socket as { authorized?: boolean }).authorized || (req.socket as { encrypted?: boolean }).encrypted),
-        req,
-      };
-      if (verifyClient.length === 2) {
-        // Async form: the client waits at most handshakeTimeout for a verdict.
-        let answered = false;
-        const timer = setTimeout(() => {
-          answered = true;
-          abortHandshake(socket, 408);
-        }, this.options.handshakeTimeout);
-        (verifyClient as (i: VerifyClientInfo, c: VerifyClientCallback) => void)(info, (verified, code, name, headers) => {
-          if (answered) return;
-          answered = true;
-          clearTimeout(timer);
-          if (!verified) return abortHandshake(socket, code || 401, name, headers);
-          this.completeUpgrade(request, req, socket, head, cb);
-        });
-        return;
-      }
-      if (!(verifyClient as (i: VerifyClientInfo) => boolean)(info)) {
-        abortHandshake(socket, 401);
-        return;
-      }
+    if (!verifyClient) {
+      done(true);
+      return;
     }
-    this.completeUpgrade(request, req, socket, head, cb);
+    if (verifyClient.length === 2) {
+      // Async form: the client waits at most handshakeTimeout for a verdict.
+      let answered = false;
+      const timer = setTimeout(() => {
+        answered = true;
+        done(false, 408);
+      }, this.options.handshakeTimeout);
+      (verifyClient as (i: VerifyClientInfo, c: VerifyClientCallback) => void)(info, (verified, code, name, headers) => {
+        if (answered) return;
+        answered = true;
+        clearTimeout(timer);
+        done(verified, verified ? undefined : code || 401, name, headers);
+      });
+      return;
+    }
+    if (!(verifyClient as (i: VerifyClientInfo) => boolean)(info)) done(false, 401);
+    else done(true);
   }
 
   private completeUpgrade(request: UpgradeRequest, req: IncomingMessage, socket: Duplex, head: Buffer, cb: UpgradeCallback): void {
@@ -371,6 +384,26 @@ export class WebSocketServer extends typedEmitter<WebSocketServerEventMap>() {
       return;
     }
 
+    const negotiated = this._negotiate(request, req);
+    if (negotiated instanceof Error) {
+      // A malformed offer (unknown, duplicate or invalid parameter) refuses the handshake, as in `ws`.
+      this.refuse(req, socket, 400, 'Invalid or unacceptable Sec-WebSocket-Extensions header', undefined, (negotiated as { code?: string }).code ?? 'WS_ERR_INVALID_EXTENSIONS');
+      return;
+    }
+    const { ws, protocol, extensions } = negotiated;
+    const lines = buildUpgradeResponse(request.key, protocol, extensions);
+    this.emit('headers', lines, req);
+    socket.write(lines.concat('\r\n').join('\r\n'));
+    socket.removeListener('error', socketOnError);
+    this._attach(ws, socket, head, req, cb);
+  }
+
+  /**
+   * @internal The server's answers to a handshake, HTTP/1.1 or HTTP/2: a WebSocket with the
+   * chosen subprotocol and (RFC 7692 §5) permessage-deflate installed, or the Error of a
+   * malformed extension offer.
+   */
+  _negotiate(request: Pick<UpgradeRequest, 'protocols' | 'extensions'>, req: IncomingMessage): { ws: WebSocket; protocol: string | undefined; extensions: string | undefined } | Error {
     const Ctor = this.options.WebSocket ?? WebSocket;
     const ws = new Ctor(null);
     let protocol: string | false | undefined;
@@ -380,28 +413,24 @@ export class WebSocketServer extends typedEmitter<WebSocketServerEventMap>() {
         : request.protocols.values().next().value;
       if (protocol) ws._protocol = protocol;
     }
-    // ── permessage-deflate (RFC 7692 §5): answer the offer, install the codec. ──
     let extensions: string | undefined;
     if (this.options.perMessageDeflate) {
       let accepted: ReturnType<typeof acceptDeflateOffer>;
       try {
         accepted = acceptDeflateOffer(this.options.perMessageDeflate, request.extensions, this.options.maxPayload);
       } catch (err) {
-        // A malformed offer (unknown, duplicate or invalid parameter) refuses the handshake, as in `ws`.
-        this.refuse(req, socket, 400, 'Invalid or unacceptable Sec-WebSocket-Extensions header', undefined, (err as { code: string }).code);
-        return;
+        return err as Error;
       }
       if (accepted !== null) {
         extensions = accepted.header;
         installDeflate(ws, accepted.pmd, this.options.skipUTF8Validation);
       }
     }
-    // ── end permessage-deflate ──
-    const lines = buildUpgradeResponse(request.key, protocol || undefined, extensions);
-    this.emit('headers', lines, req);
-    socket.write(lines.concat('\r\n').join('\r\n'));
-    socket.removeListener('error', socketOnError);
+    return { ws, protocol: protocol || undefined, extensions };
+  }
 
+  /** @internal The handshake is answered: `ws` takes over `socket`, and `cb` gets it. */
+  _attach(ws: WebSocket, socket: Duplex, head: Buffer, req: IncomingMessage, cb: UpgradeCallback): void {
     const o = this.options;
     ws.setSocket(socket, head, {
       maxPayload: o.maxPayload,

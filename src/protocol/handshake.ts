@@ -73,6 +73,14 @@ export function validateUpgradeRequest(method: string | undefined, headers: Head
   if (version !== 13 && version !== 8) {
     throw new HandshakeError('WS_ERR_HANDSHAKE_VERSION', 400, 'Missing or invalid Sec-WebSocket-Version header');
   }
+  return { key: key!.trim(), version, ...parseOffers(headers) };
+}
+
+/**
+ * The subprotocols and extensions a client offers (§4.2.1 items 8 and 9), from an HTTP/1.1
+ * upgrade or an HTTP/2 extended CONNECT (RFC 8441 §5); HandshakeError (400) if malformed.
+ */
+export function parseOffers(headers: Headers): Pick<UpgradeRequest, 'protocols' | 'extensions'> {
   let protocols = new Set<string>();
   const protocolHeader = header(headers, 'sec-websocket-protocol');
   if (protocolHeader !== undefined) {
@@ -91,7 +99,7 @@ export function validateUpgradeRequest(method: string | undefined, headers: Head
       throw new HandshakeError('WS_ERR_HANDSHAKE_EXTENSIONS', 400, 'Invalid or unacceptable Sec-WebSocket-Extensions header');
     }
   }
-  return { key: key!.trim(), version, protocols, extensions };
+  return { protocols, extensions };
 }
 
 /** The 101 response's lines, without the final blank line (the `headers` event may add to them). */

@@ -1,0 +1,123 @@
+import { Buffer } from 'node:buffer';
+import type { EventEmitter } from 'node:events';
+import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import { parseOffers, type UpgradeRequest } from '../protocol/handshake.js';
+import type { WebSocket } from './websocket.js';
+
+/**
+ * WebSockets over HTTP/2 (RFC 8441): on an HTTP/2 server, a WebSocket opens as an extended
+ * CONNECT stream (`:method CONNECT`, `:protocol websocket`) that the server answers with
+ * status 200; the stream then carries the frames. There is no key and no accept hash (§5).
+ * `new WebSocketServer({ server: http2Server })` turns the SETTINGS_ENABLE_CONNECT_PROTOCOL
+ * setting on (§3) and takes these streams; browsers use them when they already have an HTTP/2
+ * connection to the origin.
+ */
+
+/** What the WebSocketServer lends this module. */
+export interface Http2Host {
+  shouldHandle(req: IncomingMessage): boolean;
+  _negotiate(request: Pick<UpgradeRequest, 'protocols' | 'extensions'>, req: IncomingMessage): { ws: WebSocket; protocol: string | undefined; extensions: string | undefined } | Error;
+  _attach(ws: WebSocket, socket: ServerHttp2Stream, head: Buffer, req: IncomingMessage, cb: (ws: WebSocket, req: IncomingMessage) => void): void;
+  _verify(info: { origin: string | undefined; secure: boolean; req: IncomingMessage }, done: (verified: boolean, code?: number) => void): void;
+  emit(event: 'connection', ws: WebSocket, req: IncomingMessage): boolean;
+}
+
+/** Whether `server` is a Node HTTP/2 server (it can change its SETTINGS). */
+export function isHttp2Server(server: unknown): server is EventEmitter & { updateSettings(settings: { enableConnectProtocol: boolean }): void } {
+  return typeof (server as { updateSettings?: unknown })?.updateSettings === 'function';
+}
+
+/**
+ * Take the extended CONNECT streams of `server`; returns the function that stops it.
+ *
+ * Two ways in, because of Node's compatibility API: with no 'request' listener, streams come
+ * as 'stream' events; once the application listens for 'request', Node wraps every stream in
+ * an `Http2ServerRequest` and hands CONNECT ones to 'connect' listeners (answering 405 if
+ * there are none, which would end the WebSocket), so they are taken there, with that request
+ * as `req`.
+ */
+export function acceptHttp2(host: Http2Host, server: EventEmitter & { updateSettings(settings: { enableConnectProtocol: boolean }): void }): () => void {
+  // §3: the server advertises that it accepts extended CONNECT.
+  server.updateSettings({ enableConnectProtocol: true });
+  const onStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+    if (server.listenerCount('request') > 0) return; // the compatibility API has it: see 'connect'
+    if (isWebSocketConnect(headers)) handleStream(host, stream, headers, requestOf(stream, headers));
+  };
+  const onConnect = (req: IncomingMessage & { stream: ServerHttp2Stream }, res: { statusCode: number; end(): void }) => {
+    if (isWebSocketConnect(req.headers)) handleStream(host, req.stream, req.headers, req);
+    else if (server.listenerCount('connect') === 1) {
+      // Only ours: what Node would have done with a CONNECT nobody takes.
+      res.statusCode = 405;
+      res.end();
+    }
+  };
+  server.on('stream', onStream);
+  server.on('connect', onConnect);
+  return () => {
+    server.removeListener('stream', onStream);
+    server.removeListener('connect', onConnect);
+  };
+}
+
+function isWebSocketConnect(headers: IncomingHttpHeaders): boolean {
+  return headers[':method'] === 'CONNECT' && headers[':protocol'] === 'websocket';
+}
+
+function handleStream(host: Http2Host, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, req: IncomingMessage): void {
+  const refuse = (status: number) => {
+    if (!stream.destroyed && !stream.headersSent) stream.respond({ ':status': status }, { endStream: true });
+  };
+  // §5: :scheme and :path are required, and Sec-WebSocket-Version must be 13 (RFC 6455 §4.1).
+  if (headers[':scheme'] === undefined || headers[':path'] === undefined || headers['sec-websocket-version'] !== '13') {
+    refuse(400);
+    return;
+  }
+  if (!host.shouldHandle(req)) {
+    refuse(404);
+    return;
+  }
+  const origin = typeof headers.origin === 'string' ? headers.origin : undefined;
+  host._verify({ origin, secure: true, req }, (verified, code) => {
+    if (!verified) refuse(code ?? 401);
+    else if (!stream.destroyed) accept(host, stream, headers, req, refuse);
+  });
+}
+
+function accept(host: Http2Host, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, req: IncomingMessage, refuse: (status: number) => void): void {
+  let offers: Pick<UpgradeRequest, 'protocols' | 'extensions'>;
+  try {
+    offers = parseOffers(headers);
+  } catch {
+    refuse(400);
+    return;
+  }
+  const negotiated = host._negotiate(offers, req);
+  if (negotiated instanceof Error) {
+    refuse(400);
+    return;
+  }
+  const response: Record<string, string | number> = { ':status': 200 };
+  if (negotiated.protocol !== undefined) response['sec-websocket-protocol'] = negotiated.protocol;
+  if (negotiated.extensions !== undefined) response['sec-websocket-extensions'] = negotiated.extensions;
+  stream.respond(response);
+  host._attach(negotiated.ws, stream, Buffer.alloc(0), req, (ws, r) => host.emit('connection', ws, r));
+}
+
+/**
+ * What 'connection' listeners, `handleProtocols` and `shouldHandle` get as `req` for an HTTP/2
+ * stream taken without the compatibility API: the fields of an `http.IncomingMessage` they
+ * read (method, url, headers, socket, httpVersion), and the stream itself.
+ */
+function requestOf(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): IncomingMessage {
+  return {
+    method: 'CONNECT',
+    url: headers[':path'],
+    headers,
+    httpVersion: '2.0',
+    httpVersionMajor: 2,
+    httpVersionMinor: 0,
+    socket: stream.session?.socket,
+    stream,
+  } as unknown as IncomingMessage;
+}

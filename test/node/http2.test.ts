@@ -1,0 +1,180 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import type net from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { WebSocketServer, type WebSocket } from '../../src/index.js';
+import { hasChromium, launchChromium } from '../helpers/chromium.js';
+import { frame } from '../helpers/frames.js';
+import { makeCerts, type Certs } from '../helpers/peers.js';
+import { FrameReader } from '../helpers/raw.js';
+
+/**
+ * WebSockets over HTTP/2 (RFC 8441): an HTTP/2 client speaking extended CONNECT by hand
+ * (node:http2, frames built by the test), and Chromium, which opens its WebSockets on an
+ * HTTP/2 connection it already has to the origin when the server allows extended CONNECT.
+ */
+
+function echo(ws: WebSocket, req: { httpVersion: string }): void {
+  ws.on('message', (data, isBinary) => ws.send(isBinary ? data : `${req.httpVersion} ${String(data)}`, { binary: isBinary }));
+}
+
+async function connect(session: ClientHttp2Session, headers: Record<string, string>): Promise<{ stream: ClientHttp2Stream; response: IncomingHttpHeaders }> {
+  const stream = session.request({ ':method': 'CONNECT', ':protocol': 'websocket', ':scheme': 'http', ':path': '/chat', ':authority': 'localhost', ...headers }, { endStream: false });
+  const [response] = (await once(stream, 'response')) as [IncomingHttpHeaders];
+  return { stream, response };
+}
+
+describe('WebSockets over HTTP/2 (RFC 8441)', () => {
+  it('extended CONNECT: SETTINGS_ENABLE_CONNECT_PROTOCOL, 200 with the subprotocol, frames both ways, close', async () => {
+    const server = http2.createServer();
+    const wss = new WebSocketServer({ server, handleProtocols: (p) => (p.has('chat') ? 'chat' : false) });
+    const conns: WebSocket[] = [];
+    wss.on('connection', (ws, req) => {
+      conns.push(ws);
+      echo(ws, req);
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const session = http2.connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    try {
+      const [settings] = (await once(session, 'remoteSettings')) as [http2.Settings];
+      assert.equal(settings.enableConnectProtocol, true, '§3: the server allows extended CONNECT');
+      const { stream, response } = await connect(session, { 'sec-websocket-version': '13', 'sec-websocket-protocol': 'superchat, chat' });
+      assert.equal(response[':status'], 200);
+      assert.equal(response['sec-websocket-protocol'], 'chat');
+      assert.equal(response['sec-websocket-accept'], undefined, '§5: no accept hash');
+      const reader = new FrameReader(stream as unknown as net.Socket);
+      stream.write(frame({ opcode: 1, payload: 'hello over h2', mask: true }));
+      const f = await reader.next();
+      assert.deepEqual([f!.opcode, String(f!.payload)], [1, '2.0 hello over h2']);
+      stream.write(frame({ opcode: 2, payload: Buffer.from([1, 2, 3]), mask: true }));
+      assert.deepEqual([...(await reader.next())!.payload], [1, 2, 3]);
+      assert.equal(conns[0].protocol, 'chat');
+      stream.write(frame({ opcode: 8, payload: Buffer.from([0x03, 0xe8]), mask: true }));
+      const c = await reader.next();
+      assert.deepEqual([c!.opcode, c!.payload.readUInt16BE(0)], [8, 1000]);
+      const [code] = (await once(conns[0], 'close')) as [number];
+      assert.equal(code, 1000);
+
+      // Refusals: a wrong version, a path the server does not take.
+      const bad = await connect(session, { 'sec-websocket-version': '8' });
+      assert.equal(bad.response[':status'], 400);
+      bad.stream.close();
+    } finally {
+      session.close();
+      wss.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  it('verifyClient and path apply over HTTP/2 too; other streams stay the application\'s', async () => {
+    const server = http2.createServer();
+    const wss = new WebSocketServer({ server, path: '/chat', verifyClient: (info: { req: { headers: IncomingHttpHeaders } }) => info.req.headers['x-token'] === 'ok' });
+    wss.on('connection', (ws, req) => echo(ws, req));
+    server.on('stream', (stream, headers) => {
+      if (headers[':method'] === 'GET') stream.respond({ ':status': 200 }, { endStream: false }), stream.end('plain h2');
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const session = http2.connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    try {
+      await once(session, 'remoteSettings');
+      const denied = await connect(session, { 'sec-websocket-version': '13' });
+      assert.equal(denied.response[':status'], 401);
+      const ok = await connect(session, { 'sec-websocket-version': '13', 'x-token': 'ok' });
+      assert.equal(ok.response[':status'], 200);
+      ok.stream.close();
+      const get = session.request({ ':method': 'GET', ':path': '/' });
+      let body = '';
+      get.setEncoding('utf8');
+      get.on('data', (s: string) => (body += s));
+      await once(get, 'end');
+      assert.equal(body, 'plain h2');
+    } finally {
+      session.close();
+      wss.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  it("with Node's compatibility API in use ('request' listeners): taken from 'connect', other CONNECTs get 405", async () => {
+    const server = http2.createServer((_req, res) => res.end('plain'));
+    const wss = new WebSocketServer({ server });
+    wss.on('connection', (ws, req) => echo(ws, req));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const session = http2.connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    try {
+      await once(session, 'remoteSettings');
+      const { stream, response } = await connect(session, { 'sec-websocket-version': '13' });
+      assert.equal(response[':status'], 200);
+      const reader = new FrameReader(stream as unknown as net.Socket);
+      stream.write(frame({ opcode: 1, payload: 'via compat', mask: true }));
+      assert.equal(String((await reader.next())!.payload), '2.0 via compat');
+      const tunnel = session.request({ ':method': 'CONNECT', ':authority': 'example.com:443' }, { endStream: false });
+      const [tr] = (await once(tunnel, 'response')) as [IncomingHttpHeaders];
+      assert.equal(tr[':status'], 405);
+      tunnel.close();
+      stream.close();
+    } finally {
+      session.close();
+      wss.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  describe('Chromium', { skip: !hasChromium && 'no chromium' }, () => {
+    let certs: Certs;
+    before(() => {
+      certs = makeCerts();
+    });
+    after(() => certs.cleanup());
+
+    it('opens its WebSocket on the page\'s HTTP/2 connection and echoes', async () => {
+      const server = http2.createSecureServer({ key: certs.key, cert: certs.cert, allowHTTP1: true });
+      const wss = new WebSocketServer({ server });
+      const versions: string[] = [];
+      wss.on('connection', (ws, req) => {
+        versions.push(req.httpVersion);
+        echo(ws, req);
+      });
+      server.on('request', (req, res) => {
+        if (req.method === 'GET') {
+          res.writeHead(200, { 'content-type': 'text/html' });
+          res.end('<!doctype html><title>h2</title>');
+        }
+      });
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      const port = (server.address() as AddressInfo).port;
+      const browser = await launchChromium(['--ignore-certificate-errors']);
+      try {
+        const page = await browser.newPage();
+        const res = await page.goto(`https://127.0.0.1:${port}/`);
+        assert.equal(res!.status(), 200);
+        const got = await page.evaluate(
+          (url) =>
+            new Promise<string>((resolve, reject) => {
+              const ws = new window.WebSocket(url);
+              ws.onopen = () => ws.send('from chromium');
+              ws.onmessage = (e) => {
+                resolve(String(e.data));
+                ws.close();
+              };
+              ws.onerror = () => reject(new Error('websocket error'));
+            }),
+          `wss://127.0.0.1:${port}/`,
+        );
+        assert.equal(got, '2.0 from chromium');
+        assert.deepEqual(versions, ['2.0']);
+      } finally {
+        await browser.close();
+        for (const c of wss.clients) c.terminate();
+        wss.close();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      }
+    });
+  });
+});

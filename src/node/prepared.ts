@@ -1,6 +1,6 @@
 import { Buffer } from 'node:buffer';
 import { DEFAULTS } from '../options.js';
-import { Opcode } from '../protocol/constants.js';
+import { Opcode, ReadyState } from '../protocol/constants.js';
 import { encodeFrame } from '../protocol/frame.js';
 import type { DeflateCodec } from './deflate-codec.js';
 import { compressMessage } from './deflate.js';
@@ -75,6 +75,20 @@ export class PreparedMessage {
    * fragment's place now), after a Blob being read, after what zlib still holds. False when
    * the closing handshake has started (nothing is queued and `cb` is not called).
    */
+  /**
+   * @internal Hand this message to each open receiver but `except`, skipping any whose
+   * `bufferedAmount` is over `maxBackpressure` (`broadcast`, `publish`); how many took it.
+   */
+  _deliverTo(receivers: Iterable<WebSocket>, except: WebSocket | undefined, maxBackpressure = Infinity): number {
+    let count = 0;
+    for (const ws of receivers) {
+      if (ws === except || ws.readyState !== ReadyState.OPEN) continue;
+      if (maxBackpressure !== Infinity && ws.bufferedAmount > maxBackpressure) continue;
+      if (this._deliver(ws, undefined)) count++;
+    }
+    return count;
+  }
+
   _deliver(ws: WebSocket, cb: SendCallback | undefined): boolean {
     const core = ws._core;
     if (core === null || core.closeSent) return false;

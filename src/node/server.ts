@@ -244,7 +244,7 @@ export class WebSocketServer extends typedEmitter<WebSocketServerEventMap>() {
   broadcast(data: Data | PreparedMessage, options: BroadcastOptions = {}): number {
     if (!this.clients) return 0;
     const message = data instanceof PreparedMessage ? data : new PreparedMessage(data as Exclude<Data, Blob>, options);
-    return this.deliver(this.clients, message, options.except);
+    return message._deliverTo(this.clients, options.except, this.options.maxBackpressure);
   }
 
   /**
@@ -263,19 +263,7 @@ export class WebSocketServer extends typedEmitter<WebSocketServerEventMap>() {
     if (cluster !== undefined && this.state === ServerState.Running) {
       cluster.publish({ kind: 'publish', node: this.clusterNodeId, topic, data: message.data, binary: message.binary, compress: message.compress });
     }
-    return this.deliver(subscribers, message, options.except);
-  }
-
-  /** Hand `message` to each open subscriber but `except` (and those over `maxBackpressure`); how many took it. */
-  private deliver(subscribers: ReadonlySet<WebSocket>, message: PreparedMessage, except: WebSocket | undefined): number {
-    const limit = this.options.maxBackpressure ?? Infinity;
-    let count = 0;
-    for (const ws of subscribers) {
-      if (ws === except || ws.readyState !== WebSocket.OPEN) continue;
-      if (limit !== Infinity && ws.bufferedAmount > limit) continue;
-      if (message._deliver(ws, undefined)) count++;
-    }
-    return count;
+    return message._deliverTo(subscribers, options.except, this.options.maxBackpressure);
   }
 
   /** Another node's publish: to this server's subscribers only (it is not sent on again). */
@@ -288,7 +276,7 @@ export class WebSocketServer extends typedEmitter<WebSocketServerEventMap>() {
       return; // not a topic name (a foreign or broken sender): nobody here can be subscribed to it
     }
     if (subscribers.size === 0) return;
-    this.deliver(subscribers, new PreparedMessage(envelope.data, { binary: envelope.binary, compress: envelope.compress }), undefined);
+    new PreparedMessage(envelope.data, { binary: envelope.binary, compress: envelope.compress })._deliverTo(subscribers, undefined, this.options.maxBackpressure);
   }
 
   /** How many clients are subscribed to exactly the filter `topic` (uWebSockets.js's `numSubscribers`). */

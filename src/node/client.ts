@@ -5,10 +5,12 @@ import https from 'node:https';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
+import type { ClientHttp2Session } from 'node:http2';
 import { HandshakeError, withCode } from '../errors.js';
 import { DEFAULTS } from '../options.js';
 import { ReadyState } from '../protocol/constants.js';
-import { generateKey, verifyUpgradeResponse } from '../protocol/handshake.js';
+import { generateKey, verifyAnswers, verifyUpgradeResponse } from '../protocol/handshake.js';
+import { EMPTY_HEAD, connectHttp2 } from './http2-client.js';
 import type { ExtensionOffers } from '../protocol/headers.js';
 import { proxyConnection, resolveProxy, tlsOptions, type ProxySetting } from './proxy.js';
 import type { SocketSettings, WebSocket } from './websocket.js';
@@ -67,6 +69,14 @@ export interface ClientOptions extends SocketSettings {
   net?: net.NetConnectOpts | Record<string, unknown>;
   /** faye-websocket: settings for `tls.connect` to the origin server. */
   tls?: tls.ConnectionOptions;
+  /**
+   * hyperwire addition: open the WebSocket over HTTP/2 (RFC 8441 extended CONNECT) instead of
+   * an HTTP/1.1 upgrade: `true` for a connection of its own, or an `http2.connect()` session to
+   * multiplex several WebSockets (and requests) on one connection. The server must allow it
+   * (SETTINGS_ENABLE_CONNECT_PROTOCOL), else the WebSocket fails with
+   * WS_ERR_HTTP2_NO_CONNECT_PROTOCOL. No proxy, agent or redirects on this path.
+   */
+  http2?: boolean | ClientHttp2Session;
   [option: string]: unknown;
 }
 
@@ -176,8 +186,25 @@ export function initAsClient(ws: WebSocket, address: string | URL, protocols: st
     seen.add(p);
   }
 
-  const key = generateKey();
   const extensions = clientExtensions(opts);
+  if (opts.http2) {
+    if (isIpc) throw withCode(new SyntaxError('WebSockets over HTTP/2 need a ws: or wss: URL'), 'WS_ERR_INVALID_URL');
+    connectHttp2(ws, {
+      url,
+      protocols,
+      offer: extensions?.offer ?? undefined,
+      headers: opts.headers,
+      origin: opts.origin,
+      handshakeTimeout: opts.handshakeTimeout,
+      tls: http2TlsOptions(opts, url),
+      session: opts.http2,
+      verify: (headers) => verifyResponse(ws, headers, null, protocols, extensions),
+      attach: (stream) => ws.setSocket(stream, EMPTY_HEAD, socketSettings(opts)),
+      fail: (err) => emitErrorAndClose(ws, err),
+    });
+    return;
+  }
+  const key = generateKey();
   const requestOptions = buildRequestOptions(url, opts, buildRequestHeaders(opts, key, protocols, extensions));
 
   let req: ClientRequest;
@@ -256,7 +283,7 @@ export function initAsClient(ws: WebSocket, address: string | URL, protocols: st
       return;
     }
     ws._req = null;
-    const failure = verifyResponse(ws, res, key, protocols, extensions);
+    const failure = verifyResponse(ws, res.headers, key, protocols, extensions);
     if (failure) {
       // As `ws`: CLOSING at once, 'error' and 'close' on the next tick (after what the
       // 'upgrade' listeners scheduled), with no socket assigned.
@@ -265,22 +292,38 @@ export function initAsClient(ws: WebSocket, address: string | URL, protocols: st
       process.nextTick(emitErrorAndClose, ws, failure);
       return;
     }
-    ws.setSocket(socket, head, {
-      maxPayload: opts.maxPayload,
-      maxFragments: opts.maxFragments,
-      maxBufferedChunks: opts.maxBufferedChunks,
-      skipUTF8Validation: opts.skipUTF8Validation,
-      autoPong: opts.autoPong,
-      allowSynchronousEvents: opts.allowSynchronousEvents,
-      closeTimeout: opts.closeTimeout,
-      generateMask: opts.generateMask,
-      highWaterMark: opts.highWaterMark,
-      lendMessages: opts.lendMessages,
-    });
+    ws.setSocket(socket, head, socketSettings(opts));
   });
 
   if (opts.finishRequest) opts.finishRequest(req, ws);
   else req.end();
+}
+
+/** What the connection keeps of the client's options, over HTTP/1.1 or HTTP/2. */
+function socketSettings(opts: ClientOptions): SocketSettings {
+  return {
+    maxPayload: opts.maxPayload,
+    maxFragments: opts.maxFragments,
+    maxBufferedChunks: opts.maxBufferedChunks,
+    skipUTF8Validation: opts.skipUTF8Validation,
+    autoPong: opts.autoPong,
+    allowSynchronousEvents: opts.allowSynchronousEvents,
+    closeTimeout: opts.closeTimeout,
+    generateMask: opts.generateMask,
+    highWaterMark: opts.highWaterMark,
+    lendMessages: opts.lendMessages,
+  };
+}
+
+/** TLS options for `http2.connect`: the ws-style ones, then faye's `tls`, SNI from the URL. */
+function http2TlsOptions(opts: ClientOptions, url: URL): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'servername', 'checkServerIdentity', 'ciphers']) {
+    if (opts[k] !== undefined) out[k] = opts[k];
+  }
+  Object.assign(out, opts.tls);
+  if (out.servername === undefined && !/^[\d.:[\]]+$/.test(url.hostname)) out.servername = url.hostname;
+  return out;
 }
 
 /** RFC 6455 §4.1: the client's handshake headers (user headers first; ours win). */
@@ -304,9 +347,10 @@ function buildRequestHeaders(opts: ClientOptions, key: string, protocols: string
  * Connection_" list). Returns the error to fail with, or null after installing the
  * subprotocol and extensions on `ws`.
  */
-function verifyResponse(ws: WebSocket, res: IncomingMessage, key: string, protocols: string[], extensions: ClientExtensions | null): Error | null {
+/** Check the server's answer (`key` null: an RFC 8441 200, no accept hash), and take it on. */
+export function verifyResponse(ws: WebSocket, headers: IncomingMessage['headers'], key: string | null, protocols: string[], extensions: ClientExtensions | null): Error | null {
   try {
-    const verdict = verifyUpgradeResponse(res.headers, key, protocols, extensions !== null);
+    const verdict = key === null ? verifyAnswers(headers, protocols, extensions !== null) : verifyUpgradeResponse(headers, key, protocols, extensions !== null);
     if (extensions !== null && Object.keys(verdict.extensions).length > 0) extensions.accept(ws, verdict.extensions);
     ws._protocol = verdict.protocol;
     return null;

@@ -130,6 +130,14 @@ export function verifyUpgradeResponse(headers: Headers, key: string, offeredProt
   if (upgrade === undefined || upgrade.toLowerCase() !== 'websocket') throw new HandshakeError('WS_ERR_HANDSHAKE_UPGRADE', 0, 'Invalid Upgrade header');
   const accept = header(headers, 'sec-websocket-accept');
   if (accept !== acceptKey(key)) throw new HandshakeError('WS_ERR_HANDSHAKE_ACCEPT', 0, 'Invalid Sec-WebSocket-Accept header');
+  return verifyAnswers(headers, offeredProtocols, extensionsOffered);
+}
+
+/**
+ * The subprotocol and extensions a server chose, checked against what was offered (§4.1 items
+ * 5 and 6): for an HTTP/1.1 101 (after its Upgrade and accept checks) or an RFC 8441 200.
+ */
+export function verifyAnswers(headers: Headers, offeredProtocols: readonly string[], extensionsOffered: boolean): ServerResponseCheck {
   const protocolHeader = header(headers, 'sec-websocket-protocol');
   let protocol = '';
   if (protocolHeader !== undefined) {

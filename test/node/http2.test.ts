@@ -4,7 +4,7 @@ import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHt
 import type { AddressInfo } from 'node:net';
 import type net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { WebSocketServer, type WebSocket } from '../../src/index.js';
+import { WebSocket as HwClient, WebSocketServer, type WebSocket } from '../../src/index.js';
 import { hasChromium, launchChromium } from '../helpers/chromium.js';
 import { frame } from '../helpers/frames.js';
 import { makeCerts, type Certs } from '../helpers/peers.js';
@@ -123,6 +123,94 @@ describe('WebSockets over HTTP/2 (RFC 8441)', () => {
       wss.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
+  });
+
+  describe('our client over HTTP/2 (http2 option)', () => {
+    let certs: Certs;
+    before(() => {
+      certs = makeCerts();
+    });
+    after(() => certs.cleanup());
+
+    async function h2Server(secure: boolean, options: ConstructorParameters<typeof WebSocketServer>[0] = {}) {
+      const server = secure ? http2.createSecureServer({ key: certs.key, cert: certs.cert }) : http2.createServer();
+      const wss = new WebSocketServer({ ...options, server } as never);
+      wss.on('connection', (ws, req) => echo(ws, req));
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      return {
+        port: (server.address() as AddressInfo).port,
+        wss,
+        close: async () => {
+          for (const c of wss.clients) c.terminate();
+          wss.close();
+          await new Promise<void>((resolve) => server.close(() => resolve()));
+        },
+      };
+    }
+
+    const roundTrip = async (ws: HwClient, text: string) => {
+      if (ws.readyState !== HwClient.OPEN) await once(ws, 'open');
+      ws.send(text);
+      const [data] = (await once(ws, 'message')) as [Buffer];
+      return String(data);
+    };
+
+    it('wss: its own session, subprotocol and permessage-deflate negotiated, clean close', async () => {
+      const srv = await h2Server(true, { perMessageDeflate: true, handleProtocols: (p: Set<string>) => (p.has('b') ? 'b' : false) });
+      try {
+        const ws = new HwClient(`wss://127.0.0.1:${srv.port}/x`, ['a', 'b'], { http2: true, ca: certs.ca });
+        assert.equal(await roundTrip(ws, 'hello h2'), '2.0 hello h2');
+        assert.equal(ws.protocol, 'b');
+        assert.match(ws.extensions, /permessage-deflate/);
+        assert.equal(await roundTrip(ws, 'x'.repeat(5000)), `2.0 ${'x'.repeat(5000)}`);
+        ws.close(1000, 'done');
+        const [code, reason] = (await once(ws, 'close')) as [number, Buffer];
+        assert.deepEqual([code, String(reason)], [1000, 'done']);
+      } finally {
+        await srv.close();
+      }
+    });
+
+    it('several WebSockets multiplexed on one session of the application\'s', async () => {
+      const srv = await h2Server(false);
+      const session = http2.connect(`http://127.0.0.1:${srv.port}`);
+      await once(session, 'remoteSettings');
+      try {
+        const a = new HwClient(`ws://127.0.0.1:${srv.port}/a`, { http2: session });
+        const b = new HwClient(`ws://127.0.0.1:${srv.port}/b`, { http2: session });
+        assert.deepEqual(await Promise.all([roundTrip(a, 'A'), roundTrip(b, 'B')]), ['2.0 A', '2.0 B']);
+        assert.equal(srv.wss.clients.size, 2);
+        for (const ws of [a, b]) {
+          ws.close();
+          await once(ws, 'close');
+        }
+        assert.equal(session.closed, false, 'the session stays the application\'s');
+      } finally {
+        session.close();
+        await srv.close();
+      }
+    });
+
+    it('a server that does not allow extended CONNECT: WS_ERR_HTTP2_NO_CONNECT_PROTOCOL; a refusal: WS_ERR_UNEXPECTED_RESPONSE', async () => {
+      const plain = http2.createServer();
+      plain.listen(0, '127.0.0.1');
+      await once(plain, 'listening');
+      const srv = await h2Server(false, { verifyClient: () => false });
+      try {
+        // 'error' and 'close' come in one tick: both are listened for before either (and not
+        // with events.once for 'close', which would reject on the 'error').
+        const ws = new HwClient(`ws://127.0.0.1:${(plain.address() as AddressInfo).port}/`, { http2: true });
+        const [[err]] = (await Promise.all([once(ws, 'error'), new Promise((r) => ws.once('close', r))])) as [[Error & { code?: string }], unknown];
+        assert.equal(err.code, 'WS_ERR_HTTP2_NO_CONNECT_PROTOCOL');
+        const refused = new HwClient(`ws://127.0.0.1:${srv.port}/`, { http2: true });
+        const [[err2]] = (await Promise.all([once(refused, 'error'), new Promise((r) => refused.once('close', r))])) as [[Error & { code?: string }], unknown];
+        assert.deepEqual([err2.code, err2.message], ['WS_ERR_UNEXPECTED_RESPONSE', 'Unexpected server response: 401']);
+      } finally {
+        await new Promise<void>((resolve) => plain.close(() => resolve()));
+        await srv.close();
+      }
+    });
   });
 
   describe('Chromium', { skip: !hasChromium && 'no chromium' }, () => {

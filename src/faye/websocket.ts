@@ -115,7 +115,7 @@ export class FayeWebSocket extends Stream {
   private early: Array<string | Buffer> | null = null;
   private pingTimer: NodeJS.Timeout | null = null;
   private readonly pongWaiters = new Map<string, Array<() => void>>();
-  private pingSeconds = 0;
+  protected pingSeconds = 0;
 
   constructor(request: IncomingMessage, socket: Duplex, body: Buffer, protocols?: string | string[] | null, options: FayeOptions = {}) {
     super();
@@ -308,7 +308,7 @@ class FayeClient extends FayeWebSocket {
   constructor(url: string, protocols?: string | string[] | null, options: FayeClientOptions = {}) {
     super(CLIENT as unknown as IncomingMessage, null as unknown as Duplex, Buffer.alloc(0));
     this.url = url;
-    (this as unknown as { pingSeconds: number }).pingSeconds = options.ping ?? 0;
+    this.pingSeconds = options.ping ?? 0;
     const tls = options.ca !== undefined ? { ca: options.ca, ...options.tls } : options.tls;
     const ws = new WebSocket(url, protocols ?? undefined, {
       headers: options.headers,

@@ -120,8 +120,13 @@ export async function createWebSocketApp(options: WebSocketAppOptions): Promise<
 
   if (serverOptions.port !== undefined) {
     await new Promise<void>((resolve, reject) => {
-      server.once('listening', resolve);
-      server.once('error', reject);
+      const onError = (err: Error) => reject(err);
+      server.once('error', onError);
+      server.once('listening', () => {
+        // Later errors are the application's to listen for, not swallowed here.
+        server.removeListener('error', onError);
+        resolve();
+      });
     });
   }
   const address = serverOptions.port !== undefined ? server.address() : null;

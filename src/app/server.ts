@@ -7,6 +7,7 @@ import { STATUS_CODES, validateHeaderName, validateHeaderValue } from 'node:http
 import { WebSocketServer } from '../node/server.js';
 import type { WebSocket } from '../node/websocket.js';
 import type { ClusterAdapter } from '../pubsub/cluster.js';
+import { TopicIndex } from '../pubsub/topics.js';
 import { Router, type UpgradeRequest, type UpgradeResponse, type UpgradeRoute, type WsRoute } from './router.js';
 import { Websocket } from './websocket.js';
 
@@ -43,7 +44,7 @@ const MAX_BACKPRESSURE = 1024 * 1024;
 
 export class Server extends Router {
   private http: http.Server | null = null;
-  /** One WebSocketServer per ws route (each has its own limits); topics reach across them via `publish`. */
+  /** One WebSocketServer per ws route (each has its own limits), all sharing one topic index. */
   private routes: Array<WsRoute & { wss: WebSocketServer }> | null = null;
   private upgrades: UpgradeRoute[] = [];
   private readonly options: AppServerOptions;
@@ -94,8 +95,10 @@ export class Server extends Router {
   private compile(): void {
     const { ws, upgrade } = this._flatten('/');
     this.upgrades = upgrade;
-    // Only the first route's server talks to the cluster: one envelope per publish is enough,
-    // and every node's first route server delivers what arrives to all its routes.
+    // Every route's server shares one topic index, so a publish on any reaches the subscribers
+    // of all (each under its own route's max_backpressure); the first one publishes through the
+    // cluster, and what arrives from it reaches every route through the shared index.
+    const topics = new TopicIndex<WebSocket>();
     this.routes = ws.map((route, i) => {
       const o = route.options;
       const wss = new WebSocketServer({
@@ -103,34 +106,18 @@ export class Server extends Router {
         maxPayload: o.max_payload_length ?? MAX_PAYLOAD,
         perMessageDeflate: o.compression === true,
         maxBackpressure: o.max_backpressure ?? MAX_BACKPRESSURE,
-        cluster: i === 0 ? this.clusterTap() : undefined,
+        topics,
+        cluster: i === 0 ? this.options.cluster : undefined,
       });
       return { ...route, wss };
     });
   }
 
-  /** The cluster adapter seen by the first route's server: what arrives is fanned out to every route. */
-  private clusterTap(): ClusterAdapter | undefined {
-    const cluster = this.options.cluster;
-    if (cluster === undefined) return undefined;
-    return {
-      publish: (e) => cluster.publish(e),
-      subscribe: (handler) =>
-        cluster.subscribe((e) => {
-          handler(e); // the first route (it drops its own envelopes by node id)
-          if (e.node === this.routes![0].wss.clusterNodeId) return;
-          for (const r of this.routes!.slice(1)) r.wss.publish(e.topic, e.data, { binary: e.binary, compress: e.compress });
-        }),
-      close: () => cluster.close(),
-    };
-  }
-
-  /** @internal ws.publish: every route's subscribers but `except`, and the cluster once. */
+  /** @internal ws.publish and `publish`: every route's subscribers but `except`, and the cluster. */
   publishFrom(topic: string, message: unknown, is_binary: boolean | undefined, compress: boolean | undefined, except: WebSocket | undefined): void {
-    const routes = this.routes;
-    if (routes === null || routes.length === 0) return;
-    const binary = is_binary ?? typeof message !== 'string';
-    for (const r of routes) r.wss.publish(topic, message as Buffer, { binary, compress, except });
+    const first = this.routes?.[0];
+    if (first === undefined) return;
+    first.wss.publish(topic, message as Buffer, { binary: is_binary ?? typeof message !== 'string', compress, except });
   }
 
   private report(err: unknown): void {

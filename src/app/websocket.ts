@@ -101,7 +101,7 @@ export class Websocket extends EventEmitter {
     if (this.raw.readyState !== WebSocket.OPEN) return false;
     this.touch();
     const binary = is_binary ?? typeof message !== 'string';
-    return this.raw.send(message as Buffer, { binary, compress: compress ?? true }) as unknown as boolean;
+    return this.raw.send(message as Buffer, { binary, compress: compress ?? true });
   }
 
   /** Send a ping (a control frame); false if the connection is not open. */

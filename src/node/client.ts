@@ -343,11 +343,10 @@ function buildRequestHeaders(opts: ClientOptions, key: string, protocols: string
 }
 
 /**
- * The 101 response against what we sent (§4.1, "the client MUST _Fail the WebSocket
- * Connection_" list). Returns the error to fail with, or null after installing the
- * subprotocol and extensions on `ws`.
+ * The server's answer against what we sent (§4.1, "the client MUST _Fail the WebSocket
+ * Connection_" list): a 101, or with `key` null an RFC 8441 200 (no accept hash). Returns the
+ * error to fail with, or null after installing the subprotocol and extensions on `ws`.
  */
-/** Check the server's answer (`key` null: an RFC 8441 200, no accept hash), and take it on. */
 export function verifyResponse(ws: WebSocket, headers: IncomingMessage['headers'], key: string | null, protocols: string[], extensions: ClientExtensions | null): Error | null {
   try {
     const verdict = key === null ? verifyAnswers(headers, protocols, extensions !== null) : verifyUpgradeResponse(headers, key, protocols, extensions !== null);

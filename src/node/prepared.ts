@@ -70,25 +70,27 @@ export class PreparedMessage {
   }
 
   /**
-   * @internal Queue this message on `ws` in call order, as `send()` would: after the
-   * application's unfinished fragmented message (§5.4; decided now, as `send()` decides a
-   * fragment's place now), after a Blob being read, after what zlib still holds. False when
-   * the closing handshake has started (nothing is queued and `cb` is not called).
-   */
-  /**
    * @internal Hand this message to each open receiver but `except`, skipping any whose
-   * `bufferedAmount` is over `maxBackpressure` (`broadcast`, `publish`); how many took it.
+   * `bufferedAmount` is over its own server's `maxBackpressure` (`broadcast`, `publish`); how
+   * many took it.
    */
-  _deliverTo(receivers: Iterable<WebSocket>, except: WebSocket | undefined, maxBackpressure = Infinity): number {
+  _deliverTo(receivers: Iterable<WebSocket>, except: WebSocket | undefined): number {
     let count = 0;
     for (const ws of receivers) {
       if (ws === except || ws.readyState !== ReadyState.OPEN) continue;
-      if (maxBackpressure !== Infinity && ws.bufferedAmount > maxBackpressure) continue;
+      const limit = ws._server?._maxBackpressure ?? Infinity;
+      if (limit !== Infinity && ws.bufferedAmount > limit) continue;
       if (this._deliver(ws, undefined)) count++;
     }
     return count;
   }
 
+  /**
+   * @internal Queue this message on `ws` in call order, as `send()` would: after the
+   * application's unfinished fragmented message (§5.4; decided now, as `send()` decides a
+   * fragment's place now), after a Blob being read, after what zlib still holds. False when
+   * the closing handshake has started (nothing is queued and `cb` is not called).
+   */
   _deliver(ws: WebSocket, cb: SendCallback | undefined): boolean {
     const core = ws._core;
     if (core === null || core.closeSent) return false;

@@ -84,6 +84,12 @@ export interface ServerOptions extends SocketSettings {
    * Infinity: every message is queued, as `ws` would. `send()` is never affected.
    */
   maxBackpressure?: number;
+  /**
+   * A topic index to share with other servers of this process: a publish on any of them
+   * reaches the subscribers of all (e.g. one server per route, each with its own limits).
+   * Default: one of its own. (hyperwire addition.)
+   */
+  topics?: TopicIndex<WebSocket>;
 }
 
 export interface BroadcastOptions {
@@ -113,7 +119,9 @@ export class WebSocketServer extends typedEmitter<WebSocketServerEventMap>() {
   /** Every open connection, when `clientTracking` is on (the default). */
   clients!: Set<WebSocket>;
   /** @internal Who is subscribed to what (`ws.subscribe`, `publish`). */
-  readonly _topics = new TopicIndex<WebSocket>();
+  readonly _topics: TopicIndex<WebSocket>;
+  /** @internal `maxBackpressure` (Infinity: none), read per receiver by `PreparedMessage._deliverTo`. */
+  readonly _maxBackpressure: number;
   /** This server's id in its cluster (`cluster` option): envelopes it sent come back with it. */
   readonly clusterNodeId: string = randomUUID();
   private _server: HttpServer | HttpsServer | NetServer | RawServer | null = null;
@@ -190,6 +198,8 @@ export class WebSocketServer extends typedEmitter<WebSocketServerEventMap>() {
     }
     if (opts.clientTracking) this.clients = new Set();
     this.options = opts;
+    this._topics = opts.topics ?? new TopicIndex<WebSocket>();
+    this._maxBackpressure = opts.maxBackpressure ?? Infinity;
     opts.cluster?.subscribe((envelope) => this.fromCluster(envelope));
   }
 
@@ -244,7 +254,7 @@ export class WebSocketServer extends typedEmitter<WebSocketServerEventMap>() {
   broadcast(data: Data | PreparedMessage, options: BroadcastOptions = {}): number {
     if (!this.clients) return 0;
     const message = data instanceof PreparedMessage ? data : new PreparedMessage(data as Exclude<Data, Blob>, options);
-    return message._deliverTo(this.clients, options.except, this.options.maxBackpressure);
+    return message._deliverTo(this.clients, options.except);
   }
 
   /**
@@ -263,7 +273,7 @@ export class WebSocketServer extends typedEmitter<WebSocketServerEventMap>() {
     if (cluster !== undefined && this.state === ServerState.Running) {
       cluster.publish({ kind: 'publish', node: this.clusterNodeId, topic, data: message.data, binary: message.binary, compress: message.compress });
     }
-    return message._deliverTo(subscribers, options.except, this.options.maxBackpressure);
+    return message._deliverTo(subscribers, options.except);
   }
 
   /** Another node's publish: to this server's subscribers only (it is not sent on again). */
@@ -276,7 +286,7 @@ export class WebSocketServer extends typedEmitter<WebSocketServerEventMap>() {
       return; // not a topic name (a foreign or broken sender): nobody here can be subscribed to it
     }
     if (subscribers.size === 0) return;
-    new PreparedMessage(envelope.data, { binary: envelope.binary, compress: envelope.compress })._deliverTo(subscribers, undefined, this.options.maxBackpressure);
+    new PreparedMessage(envelope.data, { binary: envelope.binary, compress: envelope.compress })._deliverTo(subscribers, undefined);
   }
 
   /** How many clients are subscribed to exactly the filter `topic` (uWebSockets.js's `numSubscribers`). */

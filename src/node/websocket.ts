@@ -42,14 +42,15 @@ export interface SendOptions {
   mask?: boolean;
 }
 
-/** Per-connection settings shared by both roles. */
 /** What a server-side WebSocket needs of the WebSocketServer that accepted it. */
 export interface ServerLink {
   _clientClosed(ws: WebSocket): void;
   readonly _topics: TopicIndex<WebSocket>;
+  readonly _maxBackpressure: number;
   publish(topic: string, data: Data, options: { binary?: boolean; compress?: boolean; except?: WebSocket }): number;
 }
 
+/** Per-connection settings shared by both roles. */
 export interface SocketSettings {
   maxPayload?: number;
   maxFragments?: number;
@@ -334,7 +335,8 @@ export class WebSocket extends typedEmitter<WebSocketEventMap>() implements Port
    * it is subscribed. False once the connection has closed (nothing is sent).
    */
   publish(topic: string, data: Data, isBinary?: boolean, compress?: boolean): boolean {
-    const server = this.topicIndex('publish') === null ? null : this._server!;
+    this.topicIndex('publish'); // throws on a client's WebSocket
+    const server = this._server;
     if (server === null) {
       validateTopicName(topic);
       return false;

@@ -198,9 +198,17 @@ export function initAsClient(ws: WebSocket, address: string | URL, protocols: st
       handshakeTimeout: opts.handshakeTimeout,
       tls: http2TlsOptions(opts, url),
       session: opts.http2,
+      upgrade: (res) => {
+        // Closed while the request was out: no 'upgrade' (abortConnecting has reported it).
+        if (ws._readyState !== ReadyState.CONNECTING) return false;
+        ws.emit('upgrade', res);
+        return ws._readyState === ReadyState.CONNECTING;
+      },
       verify: (headers) => verifyResponse(ws, headers, null, protocols, extensions),
       attach: (stream) => ws.setSocket(stream, EMPTY_HEAD, socketSettings(opts)),
-      fail: (err) => emitErrorAndClose(ws, err),
+      fail: (err) => {
+        if (ws._readyState === ReadyState.CONNECTING) emitErrorAndClose(ws, err);
+      },
     });
     return;
   }
@@ -442,6 +450,11 @@ export function abortConnecting(ws: WebSocket, message: string): void {
   if (req) {
     // client.ts aborts the request and emits 'error' then 'close', as `ws` does.
     abortHandshake(ws, req, message, 'WS_ERR_CLOSED_BEFORE_CONNECT');
+  } else if (!ws._isServer) {
+    // An HTTP/2 handshake (no request object): http2-client.ts sees the state and ends its
+    // stream; the application hears what it would over HTTP/1.1.
+    ws._readyState = ReadyState.CLOSING;
+    process.nextTick(emitErrorAndClose, ws, withCode(new Error(message), 'WS_ERR_CLOSED_BEFORE_CONNECT'));
   } else {
     ws._readyState = ReadyState.CLOSING;
     ws.emitClose();

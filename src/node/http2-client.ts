@@ -25,10 +25,28 @@ export interface Http2Handshake {
   /** TLS options for `http2.connect` (ca, cert, rejectUnauthorized, servername, …). */
   tls: Record<string, unknown>;
   session: ClientHttp2Session | true;
-  /** The server answered 200: check its headers (null: fine), then the WebSocket takes the stream. */
+  /**
+   * The server answered 200: tell the application ('upgrade', with a response shaped like
+   * `http.IncomingMessage`); false when a listener closed the WebSocket meanwhile.
+   */
+  upgrade(response: Http2UpgradeResponse): boolean;
+  /** Check the 200's headers (null: fine); then the WebSocket takes the stream. */
   verify(headers: IncomingHttpHeaders): Error | null;
   attach(stream: http2.ClientHttp2Stream): void;
   fail(err: Error): void;
+}
+
+/** What an 'upgrade' listener gets for an HTTP/2 handshake: the fields of `http.IncomingMessage` it reads. */
+export interface Http2UpgradeResponse {
+  statusCode: number;
+  statusMessage: string;
+  httpVersion: '2.0';
+  httpVersionMajor: 2;
+  httpVersionMinor: 0;
+  /** The response's headers without the pseudo-headers. */
+  headers: IncomingHttpHeaders;
+  /** The HTTP/2 stream that becomes the connection. */
+  stream: http2.ClientHttp2Stream;
 }
 
 const HOP_BY_HOP = new Set(['connection', 'upgrade', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'host', 'sec-websocket-key']);
@@ -100,6 +118,15 @@ export function connectHttp2(ws: WebSocket, h: Http2Handshake): void {
       if (status !== 200) {
         stream.close();
         finish(withCode(new Error(`Unexpected server response: ${status}`), 'WS_ERR_UNEXPECTED_RESPONSE'));
+        return;
+      }
+      const headers: IncomingHttpHeaders = {};
+      for (const name of Object.keys(response)) if (name[0] !== ':') headers[name] = response[name];
+      if (!h.upgrade({ statusCode: 200, statusMessage: '', httpVersion: '2.0', httpVersionMajor: 2, httpVersionMinor: 0, headers, stream })) {
+        // The WebSocket was closed, before the answer or by an 'upgrade' listener (abortConnecting reports it).
+        stream.close();
+        finish(null);
+        if (own) session.close();
         return;
       }
       const failure = h.verify(response);

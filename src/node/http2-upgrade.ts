@@ -21,6 +21,7 @@ export interface Http2Host {
   _attach(ws: WebSocket, socket: ServerHttp2Stream, head: Buffer, req: IncomingMessage, cb: (ws: WebSocket, req: IncomingMessage) => void): void;
   _verify(info: { origin: string | undefined; secure: boolean; req: IncomingMessage }, done: (verified: boolean, code?: number) => void): void;
   emit(event: 'connection', ws: WebSocket, req: IncomingMessage): boolean;
+  emit(event: 'headers', lines: string[], req: IncomingMessage): boolean;
 }
 
 /** Whether `server` is a Node HTTP/2 server (it can change its SETTINGS). */
@@ -97,12 +98,38 @@ function accept(host: Http2Host, stream: ServerHttp2Stream, headers: IncomingHtt
     refuse(400);
     return;
   }
-  const response: Record<string, string | number> = { ':status': 200 };
-  if (negotiated.protocol !== undefined) response['sec-websocket-protocol'] = negotiated.protocol;
-  if (negotiated.extensions !== undefined) response['sec-websocket-extensions'] = negotiated.extensions;
-  stream.respond(response);
+  // 'headers', as for an HTTP/1.1 handshake: the lines of the answer, which listeners may add to.
+  const lines = ['HTTP/2 200'];
+  if (negotiated.protocol !== undefined) lines.push(`sec-websocket-protocol: ${negotiated.protocol}`);
+  if (negotiated.extensions !== undefined) lines.push(`sec-websocket-extensions: ${negotiated.extensions}`);
+  host.emit('headers', lines, req);
+  stream.respond(responseHeaders(lines));
   host._attach(negotiated.ws, stream, Buffer.alloc(0), req, (ws, r) => host.emit('connection', ws, r));
 }
+
+/**
+ * HTTP/2 response headers from the 'headers' lines (`Name: value`, the first line the status).
+ * Names are lowercased (HTTP/2 §8.2.2); what HTTP/2 forbids (connection-specific headers, §8.2.2
+ * of RFC 9113, which Node would throw on) and what is not a header line are left out; a name
+ * given twice becomes a list, as Node sends it.
+ */
+export function responseHeaders(lines: readonly string[]): Record<string, string | number | string[]> {
+  const out: Record<string, string | number | string[]> = { ':status': 200 };
+  for (let i = 1; i < lines.length; i++) {
+    const line = String(lines[i]);
+    const colon = line.indexOf(':');
+    if (colon <= 0) continue;
+    const name = line.slice(0, colon).trim().toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    if (!TOKEN.test(name) || CONNECTION_SPECIFIC.has(name) || /[\r\n\0]/.test(value)) continue;
+    const had = out[name];
+    out[name] = had === undefined ? value : Array.isArray(had) ? [...had, value] : [String(had), value];
+  }
+  return out;
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
+const CONNECTION_SPECIFIC = new Set(['connection', 'upgrade', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'http2-settings']);
 
 /**
  * What 'connection' listeners, `handleProtocols` and `shouldHandle` get as `req` for an HTTP/2

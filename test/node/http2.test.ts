@@ -55,6 +55,9 @@ describe('WebSockets over HTTP/2 (RFC 8441)', () => {
       stream.write(frame({ opcode: 8, payload: Buffer.from([0x03, 0xe8]), mask: true }));
       const c = await reader.next();
       assert.deepEqual([c!.opcode, c!.payload.readUInt16BE(0)], [8, 1000]);
+      // The server ended its side; ending ours closes the stream (otherwise the server's ws
+      // waits out its 30 s close timeout for the peer, as over TCP).
+      stream.end();
       const [code] = (await once(conns[0], 'close')) as [number];
       assert.equal(code, 1000);
 
@@ -208,6 +211,41 @@ describe('WebSockets over HTTP/2 (RFC 8441)', () => {
         assert.deepEqual([err2.code, err2.message], ['WS_ERR_UNEXPECTED_RESPONSE', 'Unexpected server response: 401']);
       } finally {
         await new Promise<void>((resolve) => plain.close(() => resolve()));
+        await srv.close();
+      }
+    });
+
+    it("'headers' on the server and 'upgrade' on the client, as over HTTP/1.1; closing in 'upgrade' ends the handshake", async () => {
+      const srv = await h2Server(false, { handleProtocols: () => 'p' });
+      const seen: string[][] = [];
+      srv.wss.on('headers', (lines: string[], req: { httpVersion: string }) => {
+        seen.push([...lines, req.httpVersion]);
+        // Added lines reach the response; what HTTP/2 forbids, or is no header line, does not.
+        lines.push('Set-Cookie: a=1', 'set-cookie: b=2', 'X-Trace:  t-1 ', 'Connection: close', 'Upgrade: websocket', 'not a header', 'X-Bad\r\nInjected: 1');
+      });
+      try {
+        const ws = new HwClient(`ws://127.0.0.1:${srv.port}/`, ['p'], { http2: true });
+        const [res] = (await once(ws, 'upgrade')) as [{ statusCode: number; httpVersion: string; headers: Record<string, unknown> }];
+        assert.deepEqual(seen, [['HTTP/2 200', 'sec-websocket-protocol: p', '2.0']]);
+        assert.deepEqual([res.statusCode, res.httpVersion], [200, '2.0']);
+        assert.deepEqual(res.headers['set-cookie'], ['a=1', 'b=2']);
+        assert.equal(res.headers['x-trace'], 't-1');
+        assert.equal(res.headers['sec-websocket-protocol'], 'p');
+        for (const name of ['connection', 'upgrade', 'x-bad', 'injected', ':status']) assert.equal(res.headers[name], undefined, name);
+        assert.equal(await roundTrip(ws, 'after upgrade'), '2.0 after upgrade');
+        ws.close();
+        await once(ws, 'close');
+
+        // A listener that closes the WebSocket: no 'open', 'error' and 'close' as for any close while CONNECTING.
+        const quitter = new HwClient(`ws://127.0.0.1:${srv.port}/`, { http2: true });
+        let opened = false;
+        quitter.on('open', () => (opened = true));
+        quitter.on('upgrade', () => quitter.close());
+        const [[err], [code]] = (await Promise.all([once(quitter, 'error'), new Promise<[number]>((r) => quitter.once('close', (c: number) => r([c])))])) as [[Error], [number]];
+        assert.equal(err.message, 'WebSocket was closed before the connection was established');
+        assert.equal(code, 1006);
+        assert.equal(opened, false);
+      } finally {
         await srv.close();
       }
     });

@@ -59,7 +59,7 @@ export { WebSocket, WebSocketServer, createWebSocketStream, Receiver, Sender, Pe
 /** hyperwire addition: the WHATWG WebSocketStream (promise- and stream-based client). */
 export { WebSocketStream, WebSocketError };
 export { RawSocket, PreparedMessage };
-export type { PrepareOptions } from './node/prepared.js';
+export type { PrepareOptions, TopicSink } from './node/prepared.js';
 export type { WebSocketStreamOptions, WebSocketOpenInfo, WebSocketCloseInfo } from './node/websocket-stream.js';
 export type { ReceiverOptions } from './node/receiver.js';
 export type { FrameOptions, SenderSendOptions } from './node/sender.js';

@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import { STATUS_CODES, validateHeaderName, validateHeaderValue } from 'node:http';
 import { WebSocketServer } from '../node/server.js';
 import type { WebSocket } from '../node/websocket.js';
+import type { TopicSink } from '../node/prepared.js';
 import type { ClusterAdapter } from '../pubsub/cluster.js';
 import { TopicIndex } from '../pubsub/topics.js';
 import { Router, type UpgradeRequest, type UpgradeResponse, type UpgradeRoute, type WsRoute } from './router.js';
@@ -98,7 +99,7 @@ export class Server extends Router {
     // Every route's server shares one topic index, so a publish on any reaches the subscribers
     // of all (each under its own route's max_backpressure); the first one publishes through the
     // cluster, and what arrives from it reaches every route through the shared index.
-    const topics = new TopicIndex<WebSocket>();
+    const topics = new TopicIndex<WebSocket | TopicSink>();
     this.routes = ws.map((route, i) => {
       const o = route.options;
       const wss = new WebSocketServer({

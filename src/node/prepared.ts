@@ -10,6 +10,19 @@ import { isBlob, toBuffer, type Data } from './data.js';
 import { withCode } from '../errors.js';
 import type { SendCallback, WebSocket } from './websocket.js';
 
+/**
+ * A topic subscriber that is not a WebSocket (an EventSource stream, `hyperwire/sse`): a
+ * publish is handed to it (`_takePublish`, true if it took the message) instead of being
+ * framed for it. `readyState` 1 is open; `bufferedAmount` and `_server` serve the receiving
+ * server's `maxBackpressure` as for a WebSocket.
+ */
+export interface TopicSink {
+  readonly readyState: number;
+  readonly bufferedAmount: number;
+  readonly _server: { readonly _maxBackpressure: number } | null;
+  _takePublish(message: PreparedMessage): boolean;
+}
+
 export interface PrepareOptions {
   /** Defaults to `typeof data !== 'string'`. */
   binary?: boolean;
@@ -74,13 +87,14 @@ export class PreparedMessage {
    * `bufferedAmount` is over its own server's `maxBackpressure` (`broadcast`, `publish`); how
    * many took it.
    */
-  _deliverTo(receivers: Iterable<WebSocket>, except: WebSocket | undefined): number {
+  _deliverTo(receivers: Iterable<WebSocket | TopicSink>, except: WebSocket | undefined): number {
     let count = 0;
-    for (const ws of receivers) {
-      if (ws === except || ws.readyState !== ReadyState.OPEN) continue;
-      const limit = ws._server?._maxBackpressure ?? Infinity;
-      if (limit !== Infinity && ws.bufferedAmount > limit) continue;
-      if (this._deliver(ws, undefined)) count++;
+    for (const r of receivers) {
+      if (r === except || r.readyState !== ReadyState.OPEN) continue;
+      const limit = r._server?._maxBackpressure ?? Infinity;
+      if (limit !== Infinity && r.bufferedAmount > limit) continue;
+      const take = (r as TopicSink)._takePublish;
+      if (take === undefined ? this._deliver(r as WebSocket, undefined) : take.call(r, this)) count++;
     }
     return count;
   }

@@ -12,7 +12,7 @@ import { buildUpgradeResponse, validateUpgradeRequest, type Headers, type Upgrad
 import { createUpgradeServer } from './upgrade-server.js';
 import type { RawServer } from './raw-server.js';
 import { RawSocket, kWebSocket } from './raw-socket.js';
-import { PreparedMessage } from './prepared.js';
+import { PreparedMessage, type TopicSink } from './prepared.js';
 import { TopicIndex } from '../pubsub/topics.js';
 import type { ClusterAdapter, Envelope } from '../pubsub/cluster.js';
 import { randomUUID } from 'node:crypto';
@@ -89,7 +89,7 @@ export interface ServerOptions extends SocketSettings {
    * reaches the subscribers of all (e.g. one server per route, each with its own limits).
    * Default: one of its own. (hyperwire addition.)
    */
-  topics?: TopicIndex<WebSocket>;
+  topics?: TopicIndex<WebSocket | TopicSink>;
 }
 
 export interface BroadcastOptions {
@@ -119,7 +119,7 @@ export class WebSocketServer extends typedEmitter<WebSocketServerEventMap>() {
   /** Every open connection, when `clientTracking` is on (the default). */
   clients!: Set<WebSocket>;
   /** @internal Who is subscribed to what (`ws.subscribe`, `publish`). */
-  readonly _topics: TopicIndex<WebSocket>;
+  readonly _topics: TopicIndex<WebSocket | TopicSink>;
   /** @internal `maxBackpressure` (Infinity: none), read per receiver by `PreparedMessage._deliverTo`. */
   readonly _maxBackpressure: number;
   /** This server's id in its cluster (`cluster` option): envelopes it sent come back with it. */
@@ -198,7 +198,7 @@ export class WebSocketServer extends typedEmitter<WebSocketServerEventMap>() {
     }
     if (opts.clientTracking) this.clients = new Set();
     this.options = opts;
-    this._topics = opts.topics ?? new TopicIndex<WebSocket>();
+    this._topics = opts.topics ?? new TopicIndex<WebSocket | TopicSink>();
     this._maxBackpressure = opts.maxBackpressure ?? Infinity;
     opts.cluster?.subscribe((envelope) => this.fromCluster(envelope));
   }
@@ -279,7 +279,7 @@ export class WebSocketServer extends typedEmitter<WebSocketServerEventMap>() {
   /** Another node's publish: to this server's subscribers only (it is not sent on again). */
   private fromCluster(envelope: Envelope): void {
     if (envelope.node === this.clusterNodeId || this.state !== ServerState.Running) return;
-    let subscribers: ReadonlySet<WebSocket>;
+    let subscribers: ReadonlySet<WebSocket | TopicSink>;
     try {
       subscribers = this._topics.subscribersOf(envelope.topic);
     } catch {

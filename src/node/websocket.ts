@@ -16,7 +16,7 @@ import { emit2, typedEmitter, useCompactListeners, type WebSocketEventMap } from
 import { abortConnecting, initAsClient, type ClientOptions } from './client.js';
 import type { MessageCodec } from './codec.js';
 import { lendPool } from './lend-pool.js';
-import type { PreparedMessage } from './prepared.js';
+import type { PreparedMessage, TopicSink } from './prepared.js';
 import { validateTopicFilter, validateTopicName, type TopicIndex } from '../pubsub/topics.js';
 
 export { convertBinary, toBuffer, type BinaryType, type Data, type RawData, type WebSocketEventMap };
@@ -45,7 +45,7 @@ export interface SendOptions {
 /** What a server-side WebSocket needs of the WebSocketServer that accepted it. */
 export interface ServerLink {
   _clientClosed(ws: WebSocket): void;
-  readonly _topics: TopicIndex<WebSocket>;
+  readonly _topics: TopicIndex<WebSocket | TopicSink>;
   readonly _maxBackpressure: number;
   publish(topic: string, data: Data, options: { binary?: boolean; compress?: boolean; except?: WebSocket }): number;
 }
@@ -346,7 +346,7 @@ export class WebSocket extends typedEmitter<WebSocketEventMap>() implements Port
   }
 
   /** The server's topic index, or null once closed; throws on a client's WebSocket. */
-  private topicIndex(method: string): TopicIndex<WebSocket> | null {
+  private topicIndex(method: string): TopicIndex<WebSocket | TopicSink> | null {
     if (!this._isServer) {
       throw new StateError('HW_ERR_NOT_SERVER_SIDE', `WebSocket.${method}() is for connections a WebSocketServer accepted: topics live in that server`);
     }

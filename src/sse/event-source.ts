@@ -3,7 +3,10 @@ import { Buffer } from 'node:buffer';
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { clearInterval, setInterval } from 'node:timers';
-import { withCode } from '../errors.js';
+import { StateError, withCode } from '../errors.js';
+import type { PreparedMessage, TopicSink } from '../node/prepared.js';
+import type { WebSocketServer } from '../node/server.js';
+import { validateTopicFilter } from '../pubsub/topics.js';
 
 /**
  * The server side of a Server-Sent Events stream (the WHATWG HTML "Server-sent events"
@@ -19,6 +22,11 @@ import { withCode } from '../errors.js';
  * });
  * ```
  *
+ * With the `pubsub` option the stream is a subscriber of that WebSocketServer's topics:
+ * `es.subscribe('news/#')`, and every `wss.publish` (or `ws.publish`, or a cluster node's) to
+ * a matching topic that is text reaches it as a `message` event, with the server's
+ * `maxBackpressure` applying to it as to a WebSocket.
+ *
  * It writes through the `ServerResponse` (status, headers, then the stream), so it works on
  * any Node HTTP server, keep-alive included; faye writes raw HTTP to the socket instead. A field
  * value that would break the stream's framing (a line break in `event` or `id`) is refused
@@ -32,6 +40,11 @@ export interface EventSourceOptions {
   retry?: number;
   /** Seconds between keep-alive comments that defeat proxies' idle timeouts (default 10; 0: none). */
   ping?: number;
+  /**
+   * A WebSocketServer whose topics this stream may subscribe to (`subscribe`): its `publish`
+   * reaches WebSocket and EventSource subscribers alike. (hyperwire addition.)
+   */
+  pubsub?: WebSocketServer;
 }
 
 export interface SendEventOptions {
@@ -49,7 +62,7 @@ const DEFAULT_RETRY = 5;
 const DEFAULT_PING = 10;
 
 /** A server-sent event stream on one HTTP response. Events: 'open', 'close', 'drain'. */
-export class EventSource extends EventEmitter {
+export class EventSource extends EventEmitter implements TopicSink {
   static readonly CONNECTING = CONNECTING;
   static readonly OPEN = OPEN;
   static readonly CLOSED = CLOSED;
@@ -71,6 +84,9 @@ export class EventSource extends EventEmitter {
   /** As a writable stream: `readable.pipe(es)` sends each chunk as a message. */
   writable = true;
 
+  /** @internal The server whose topics this stream may subscribe to (`pubsub`), until it closes. */
+  _server: WebSocketServer | null;
+
   private readonly response: ServerResponse;
   private pingTimer: NodeJS.Timeout | null = null;
 
@@ -82,6 +98,7 @@ export class EventSource extends EventEmitter {
       throw withCode(new TypeError('The "retry" and "ping" options must be numbers of seconds (0 or more)'), 'WS_ERR_INVALID_OPTIONS');
     }
     this.response = response;
+    this._server = options.pubsub ?? null;
     const encrypted = (request.socket as { encrypted?: boolean } | null)?.encrypted === true;
     this.url = `${encrypted ? 'https' : 'http'}://${request.headers.host ?? 'localhost'}${request.url ?? '/'}`;
     const last = request.headers['last-event-id'];
@@ -113,11 +130,7 @@ export class EventSource extends EventEmitter {
    */
   send(message: unknown, options: SendEventOptions = {}): boolean {
     if (this.readyState === CLOSED) return false;
-    let frame = '';
-    if (options.event !== undefined) frame += `event: ${field(options.event, 'event')}\n`;
-    if (options.id !== undefined) frame += `id: ${field(String(options.id), 'id')}\n`;
-    frame += `data: ${String(message).replace(/\r\n|\r|\n/g, '\ndata: ')}\n\n`;
-    return this.response.write(frame);
+    return this.response.write(eventText(String(message), options.event, options.id));
   }
 
   /** Send a comment line: keeps proxies from timing the stream out; the client ignores it. */
@@ -126,11 +139,70 @@ export class EventSource extends EventEmitter {
     return this.response.write(':\n\n');
   }
 
+  /** Bytes written to the response and not yet handed to the kernel (`maxBackpressure` reads it). */
+  get bufferedAmount(): number {
+    return this.response.writableLength;
+  }
+
+  /**
+   * Subscribe to a topic filter (MQTT syntax, as `ws.subscribe`) of the `pubsub` server: text
+   * published to a matching topic arrives as a `message` event. True if newly subscribed;
+   * false once closed. Subscriptions end with the stream. Without `pubsub`: StateError
+   * `HW_ERR_NO_PUBSUB`.
+   */
+  subscribe(topic: string): boolean {
+    const server = this.pubsub('subscribe');
+    if (server === null || this.readyState === CLOSED) {
+      validateTopicFilter(topic); // bad input is an error whatever the state
+      return false;
+    }
+    return server._topics.subscribe(this, topic);
+  }
+
+  /** Leave a filter `subscribe` joined. True if it was subscribed. */
+  unsubscribe(topic: string): boolean {
+    return this.pubsub('unsubscribe')?._topics.unsubscribe(this, topic) ?? false;
+  }
+
+  /** Whether this stream is subscribed to exactly the filter `topic`. */
+  isSubscribed(topic: string): boolean {
+    return this.pubsub('isSubscribed')?._topics.isSubscribed(this, topic) ?? false;
+  }
+
+  /** The filters this stream is subscribed to, in the order subscribed. */
+  get topics(): string[] {
+    return this._server?._topics.topicsOf(this) ?? [];
+  }
+
+  /**
+   * @internal A publish to a topic this stream is subscribed to: text is sent as one event
+   * (the event text made once for all the streams it goes to); binary messages are not, as an
+   * event stream carries text.
+   */
+  _takePublish(message: PreparedMessage): boolean {
+    if (message.binary) return false;
+    let text = publishedText.get(message);
+    if (text === undefined) publishedText.set(message, (text = eventText(message.data.toString('utf8'), undefined, undefined)));
+    this.response.write(text);
+    return true;
+  }
+
+  private pubsub(method: string): WebSocketServer | null {
+    if (this._server === null && this.readyState !== CLOSED) {
+      throw new StateError('HW_ERR_NO_PUBSUB', `EventSource.${method}() needs the "pubsub" option: the WebSocketServer whose topics to use`);
+    }
+    return this._server;
+  }
+
   /** End the stream. The client's EventSource reconnects after `retry` unless it closes itself. */
   close(): boolean {
     if (this.readyState === CLOSED) return false;
     this.readyState = CLOSED;
     this.writable = false;
+    if (this._server !== null) {
+      this._server._topics.unsubscribeAll(this);
+      this._server = null;
+    }
     if (this.pingTimer !== null) {
       clearInterval(this.pingTimer);
       this.pingTimer = null;
@@ -165,6 +237,17 @@ function openOf(es: EventSource): void {
 
 function pingOf(es: EventSource): void {
   es.ping();
+}
+
+/** A publish's event text, made once for all the streams it goes to (and gone with the message). */
+const publishedText = new WeakMap<PreparedMessage, string>();
+
+/** One event: its `event` and `id` fields, then each line of `data` as a `data:` line. */
+function eventText(data: string, event: string | undefined, id: string | number | undefined): string {
+  let text = '';
+  if (event !== undefined) text += `event: ${field(event, 'event')}\n`;
+  if (id !== undefined) text += `id: ${field(String(id), 'id')}\n`;
+  return `${text}data: ${data.replace(/\r\n|\r|\n/g, '\ndata: ')}\n\n`;
 }
 
 /** A field value that cannot end its line early (a line break would start a field of its own). */

@@ -4,6 +4,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { EventSource, MemoryBus, WebSocketServer, type WebSocket } from '../../src/index.js';
+import { hasChromium, launchChromium } from '../helpers/chromium.js';
 import { closeClient, openClient } from '../helpers/inbox.js';
 
 /**
@@ -24,6 +25,11 @@ async function startNode(options: ConstructorParameters<typeof WebSocketServer>[
   const server = http.createServer();
   const wss = new WebSocketServer({ ...options, server });
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (!EventSource.isEventSource(req)) {
+      res.writeHead(200, { 'Content-Type': 'text/html' });
+      res.end('<!doctype html><title>pubsub</title>');
+      return;
+    }
     const es = new EventSource(req, res, { pubsub: wss, ping: 0 });
     const filter = new URL(req.url!, 'http://x').searchParams.get('topic');
     if (filter !== null) es.subscribe(filter);
@@ -164,6 +170,47 @@ describe('EventSource streams as pub/sub subscribers', () => {
       await closeClient(ws.ws);
       await a.close();
       await b.close();
+    }
+  });
+
+  it('Chromium: a page\'s EventSource and WebSocket on the same topics', { skip: !hasChromium && 'no chromium' }, async () => {
+    const node = await startNode();
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      await page.goto(`http://127.0.0.1:${node.port}/`);
+      const ready = page.evaluate(
+        (port) =>
+          new Promise<void>((resolve) => {
+            const w = window as unknown as { got: string[]; ws: unknown };
+            w.got = [];
+            const ws = new window.WebSocket(`ws://127.0.0.1:${port}/`);
+            w.ws = ws;
+            ws.onmessage = (e) => {
+              w.got.push(`ws:${e.data}`);
+              if (e.data === 'ok true') {
+                const es = new window.EventSource(`/events?topic=${encodeURIComponent('chat/#')}`);
+                es.onmessage = (m: MessageEvent) => w.got.push(`es:${m.data}`);
+                // The page's own publish: the stream gets it, the publishing socket does not.
+                es.onopen = () => ws.send('pub chat/1 from the page');
+              }
+            };
+            ws.onopen = () => ws.send('sub chat/+');
+            resolve();
+          }),
+        node.port,
+      );
+      await ready;
+      const waitFor = (n: number) => page.waitForFunction((k) => (window as unknown as { got: string[] }).got.length >= k, n);
+      await waitFor(2);
+      assert.equal(node.wss.publish('chat/2', 'from the server'), 2);
+      await waitFor(4);
+      const got = await page.evaluate(() => (window as unknown as { got: string[] }).got);
+      assert.deepEqual(got.slice(0, 2), ['ws:ok true', 'es:from the page']);
+      assert.deepEqual(got.slice(2).sort(), ['es:from the server', 'ws:from the server']);
+    } finally {
+      await browser.close();
+      await node.close();
     }
   });
 

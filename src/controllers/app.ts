@@ -156,8 +156,7 @@ function connect(server: WebSocketServer, ws: WebSocket, req: IncomingMessage, c
   let chain: Promise<void> = Promise.resolve();
   for (const { ctor, meta } of controllers) {
     const instance = new ctor() as Record<string, unknown>;
-    if (meta.inject.has('ctx')) instance.ctx = ws;
-    if (meta.inject.has('app')) instance.app = server;
+    for (const [field, what] of meta.inject) instance[field] = what === 'ctx' ? ws : server;
     const call = (method: string, args: unknown[]): unknown => (instance[method] as (...a: unknown[]) => unknown).apply(instance, args);
     for (const method of meta.connection) run(report, () => call(method, [ws, req]));
     for (const { event, method } of meta.messages) {

@@ -2,7 +2,7 @@
  * Midway-style decorators for WebSocket controllers (seed 003): `@WSController(namespace)`
  * on a class, `@OnWSConnection()`, `@OnWSMessage(event)`, `@WSBroadCast()` and
  * `@OnWSDisConnection()` on its methods, `@Inject()` on its `ctx` (the connection) and `app`
- * (the server) fields. They only record what they decorate; `createWebSocketApp`
+ * (the server) fields, `@App()` on any field (the server). They only record what they decorate; `createWebSocketApp`
  * (controllers/app.ts) reads the record.
  *
  * They work both as TypeScript's legacy decorators (`experimentalDecorators`, what Midway
@@ -19,7 +19,8 @@ export interface ControllerMeta {
   messages: Array<{ event: string; method: string }>;
   broadcast: Set<string>;
   disconnection: string[];
-  inject: Set<string>;
+  /** Fields set before any handler runs, and with what: the connection or the server. */
+  inject: Map<string, 'ctx' | 'app'>;
 }
 
 const metas = new WeakMap<object, ControllerMeta>();
@@ -27,7 +28,7 @@ const metas = new WeakMap<object, ControllerMeta>();
 let pending: Array<(meta: ControllerMeta) => void> = [];
 
 function blank(): ControllerMeta {
-  return { namespace: '/', connection: [], messages: [], broadcast: new Set(), disconnection: [], inject: new Set() };
+  return { namespace: '/', connection: [], messages: [], broadcast: new Set(), disconnection: [], inject: new Map() };
 }
 
 function metaOf(ctor: object): ControllerMeta {
@@ -110,6 +111,15 @@ export function OnWSDisConnection() {
 export function Inject() {
   return member('field', (meta, name) => {
     if (name !== 'ctx' && name !== 'app') throw new TypeError(`@Inject() can set 'ctx' (the connection) or 'app' (the server), not '${name}'`);
-    meta.inject.add(name);
+    meta.inject.set(name, name);
   });
+}
+
+/**
+ * On any field: the WebSocketServer (Midway's `@App('webSocket') wsApp: Application`). The name
+ * given is the framework's, and only `'webSocket'` (or none) is one this package has.
+ */
+export function App(framework = 'webSocket') {
+  if (framework !== 'webSocket') throw new TypeError(`@App('${framework}'): the only application here is 'webSocket' (the WebSocketServer)`);
+  return member('field', (meta, name) => meta.inject.set(name, 'app'));
 }

@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { WebSocket as WsClient } from 'ws';
 import type { WebSocket, WebSocketServer } from '../../src/index.js';
 import {
+  App,
   Inject,
   OnWSConnection,
   OnWSDisConnection,
@@ -56,10 +57,14 @@ class HelloSocketController {
 
 @WSController('/room')
 class RoomController {
+  // Midway's way to reach the server from any field name.
+  @App('webSocket')
+  wsApp!: WebSocketServer;
+
   @OnWSMessage('message')
   @WSBroadCast()
   shout(data: Buffer) {
-    return `all: ${String(data)}`;
+    return `all: ${String(data)} (${this.wsApp.clients.size} connected)`;
   }
 }
 
@@ -84,10 +89,10 @@ describe('controllers (@WSController and friends)', () => {
       const r1 = await openClient(`${base}/room`);
       const r2 = await openClient(`${base}/room`);
       r1.ws.send('hi');
-      assert.deepEqual([await r1.text(), await r2.text()], ['all: hi', 'all: hi']);
+      assert.deepEqual([await r1.text(), await r2.text()], ['all: hi (3 connected)', 'all: hi (3 connected)']);
       // The broadcast reached every client of the server, the '/' one too.
       while (replies.length < 4) await new Promise((r) => setTimeout(r, 5));
-      assert.equal(replies[3], 'all: hi');
+      assert.equal(replies[3], 'all: hi (3 connected)');
 
       c.close(4321);
       await once(c, 'close');
@@ -152,19 +157,22 @@ describe('controllers (@WSController and friends)', () => {
   it("works with TypeScript's legacy decorator calls too (experimentalDecorators, as Midway compiles)", async () => {
     class Legacy {
       ctx!: WebSocket;
+      server!: WebSocketServer;
       echo(data: Buffer) {
-        return `legacy ${String(data)} ${this.ctx.readyState}`;
+        return `legacy ${String(data)} ${this.ctx.readyState} ${this.server.clients.size}`;
       }
     }
     // What `tsc --experimentalDecorators` emits: __decorate([...], target, key, descriptor), then the class.
     Inject()(Legacy.prototype, 'ctx');
+    App()(Legacy.prototype, 'server');
+    assert.throws(() => App('koa'), /the only application here is 'webSocket'/);
     OnWSMessage('message')(Legacy.prototype, 'echo', Object.getOwnPropertyDescriptor(Legacy.prototype, 'echo'));
     WSController('/legacy')(Legacy);
     const app = await createWebSocketApp({ port: 0, host: '127.0.0.1', controllers: [Legacy] });
     try {
       const c = await openClient(`ws://127.0.0.1:${app.port}/legacy`);
       c.ws.send('x');
-      assert.equal(await c.text(), 'legacy x 1');
+      assert.equal(await c.text(), 'legacy x 1 1');
       await closeClient(c.ws);
     } finally {
       await app.close();

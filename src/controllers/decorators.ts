@@ -46,6 +46,7 @@ export function controllerMeta(ctor: object): ControllerMeta | undefined {
 interface StandardContext {
   kind: string;
   name: string | symbol;
+  private?: boolean;
 }
 
 function isStandard(args: unknown[]): args is [unknown, StandardContext] {
@@ -59,12 +60,16 @@ function member(kind: 'method' | 'field', record: (meta: ControllerMeta, name: s
     if (isStandard(args)) {
       const [, context] = args;
       if (context.kind !== kind) throw new TypeError(`This decorator goes on a ${kind}, not a ${context.kind}`);
+      if (kind === 'field' && (context.private || typeof context.name === 'symbol')) {
+        throw new TypeError(`This decorator goes on a public field with a string name, not ${String(context.name)}`);
+      }
       const name = String(context.name);
       pending.push((meta) => record(meta, name));
       return;
     }
     // Legacy: (prototype, name, descriptor?)
     const [prototype, name] = args as [{ constructor: object }, string | symbol];
+    if (kind === 'field' && typeof name === 'symbol') throw new TypeError(`This decorator goes on a field with a string name, not ${String(name)}`);
     record(metaOf(prototype.constructor), String(name));
   };
 }

@@ -13,7 +13,7 @@ import { generateKey, verifyAnswers, verifyUpgradeResponse } from '../protocol/h
 import { EMPTY_HEAD, connectHttp2 } from './http2-client.js';
 import type { ExtensionOffers } from '../protocol/headers.js';
 import { proxyConnection, resolveProxy, tlsOptions, type ProxySetting } from './proxy.js';
-import type { SocketSettings, WebSocket } from './websocket.js';
+import type { PendingHandshake, SocketSettings, WebSocket } from './websocket.js';
 import { acceptDeflateResponse, buildDeflateOffer, installDeflate } from './deflate-codec.js';
 import type { PerMessageDeflateOptions } from './deflate.js';
 
@@ -128,7 +128,7 @@ interface RedirectState {
 }
 const redirectStates = new WeakMap<WebSocket, RedirectState>();
 /** Requests we aborted ourselves: their late 'error' must not be reported again. */
-const aborted = new WeakSet<ClientRequest>();
+const aborted = new WeakSet<ClientRequest | PendingHandshake>();
 
 export function initAsClient(ws: WebSocket, address: string | URL, protocols: string[], options: ClientOptions): void {
   const opts: ClientOptions & { maxRedirects: number } = {
@@ -198,9 +198,10 @@ export function initAsClient(ws: WebSocket, address: string | URL, protocols: st
       handshakeTimeout: opts.handshakeTimeout,
       tls: http2TlsOptions(opts, url),
       session: opts.http2,
+      pending: (abort) => {
+        ws._req = abort;
+      },
       upgrade: (res) => {
-        // Closed while the request was out: no 'upgrade' (abortConnecting has reported it).
-        if (ws._readyState !== ReadyState.CONNECTING) return false;
         ws.emit('upgrade', res);
         return ws._readyState === ReadyState.CONNECTING;
       },
@@ -428,7 +429,7 @@ function tlsConnect(options: Record<string, any>): tls.TLSSocket {
  * Give up on the handshake: abort the request, then report `message` (as `ws` does, on the
  * next tick so that listeners added right after the call still hear it).
  */
-export function abortHandshake(ws: WebSocket, req: ClientRequest, message: string, code: string): void {
+export function abortHandshake(ws: WebSocket, req: ClientRequest | PendingHandshake, message: string, code: string): void {
   ws._readyState = ReadyState.CLOSING;
   const err = withCode(new Error(message), code);
   if (ws._req === req) ws._req = null;
@@ -450,11 +451,6 @@ export function abortConnecting(ws: WebSocket, message: string): void {
   if (req) {
     // client.ts aborts the request and emits 'error' then 'close', as `ws` does.
     abortHandshake(ws, req, message, 'WS_ERR_CLOSED_BEFORE_CONNECT');
-  } else if (!ws._isServer) {
-    // An HTTP/2 handshake (no request object): http2-client.ts sees the state and ends its
-    // stream; the application hears what it would over HTTP/1.1.
-    ws._readyState = ReadyState.CLOSING;
-    process.nextTick(emitErrorAndClose, ws, withCode(new Error(message), 'WS_ERR_CLOSED_BEFORE_CONNECT'));
   } else {
     ws._readyState = ReadyState.CLOSING;
     ws.emitClose();

@@ -3,7 +3,7 @@ import http2, { type ClientHttp2Session, type IncomingHttpHeaders, type Outgoing
 import { clearTimeout, setTimeout } from 'node:timers';
 import { withCode } from '../errors.js';
 import { ReadyState } from '../protocol/constants.js';
-import type { WebSocket } from './websocket.js';
+import type { PendingHandshake, WebSocket } from './websocket.js';
 
 /**
  * The client side of WebSockets over HTTP/2 (RFC 8441): `new WebSocket(url, { http2: true })`
@@ -25,6 +25,8 @@ export interface Http2Handshake {
   /** TLS options for `http2.connect` (ca, cert, rejectUnauthorized, servername, …). */
   tls: Record<string, unknown>;
   session: ClientHttp2Session | true;
+  /** While the handshake is out, how to give it up (`close()` while CONNECTING); null once it is over. */
+  pending(abort: PendingHandshake | null): void;
   /**
    * The server answered 200: tell the application ('upgrade', with a response shaped like
    * `http.IncomingMessage`); false when a listener closed the WebSocket meanwhile.
@@ -67,9 +69,11 @@ export function connectHttp2(ws: WebSocket, h: Http2Handshake): void {
     : null;
   const onSessionError = (err: Error) => finish(err);
   session.once('error', onSessionError);
+  let stream: http2.ClientHttp2Stream | null = null;
   const finish = (err: Error | null) => {
     if (done) return;
     done = true;
+    h.pending(null);
     if (timer !== null) clearTimeout(timer);
     session.removeListener('error', onSessionError);
     if (err !== null) {
@@ -77,6 +81,16 @@ export function connectHttp2(ws: WebSocket, h: Http2Handshake): void {
       h.fail(err);
     }
   };
+  // close() while CONNECTING: the stream is cancelled and a session of our own goes with it.
+  h.pending({
+    socket: null,
+    destroy: () => {
+      if (done) return;
+      finish(null);
+      if (stream !== null && !stream.destroyed) stream.close(http2.constants.NGHTTP2_CANCEL);
+      if (own) session.destroy();
+    },
+  });
   const open = () => {
     if (done) return;
     if (ws._readyState !== ReadyState.CONNECTING) {
@@ -101,46 +115,43 @@ export function connectHttp2(ws: WebSocket, h: Http2Handshake): void {
     if (h.protocols.length > 0) headers['sec-websocket-protocol'] = h.protocols.join(', ');
     if (h.offer !== undefined) headers['sec-websocket-extensions'] = h.offer;
     if (h.origin !== undefined) headers.origin = h.origin;
-    let stream: http2.ClientHttp2Stream;
+    let s: http2.ClientHttp2Stream;
     try {
-      stream = session.request(headers, { endStream: false });
+      s = stream = session.request(headers, { endStream: false });
     } catch (err) {
       finish(err as Error);
       return;
     }
-    stream.once('error', (err: Error) => finish(err));
-    stream.once('response', (response: IncomingHttpHeaders) => {
+    s.once('error', (err: Error) => finish(err));
+    // Reset or ended without an answer: what an HTTP/1.1 request reports when its socket goes.
+    s.once('close', () => finish(withCode(new Error('socket hang up'), 'ECONNRESET')));
+    s.once('response', (response: IncomingHttpHeaders) => {
       if (done) {
-        stream.close();
+        s.close();
         return;
       }
       const status = Number(response[':status']);
       if (status !== 200) {
-        stream.close();
+        s.close();
         finish(withCode(new Error(`Unexpected server response: ${status}`), 'WS_ERR_UNEXPECTED_RESPONSE'));
         return;
       }
       const headers: IncomingHttpHeaders = {};
       for (const name of Object.keys(response)) if (name[0] !== ':') headers[name] = response[name];
-      if (!h.upgrade({ statusCode: 200, statusMessage: '', httpVersion: '2.0', httpVersionMajor: 2, httpVersionMinor: 0, headers, stream })) {
-        // The WebSocket was closed, before the answer or by an 'upgrade' listener (abortConnecting reports it).
-        stream.close();
-        finish(null);
-        if (own) session.close();
-        return;
-      }
+      // A listener that closes the WebSocket gives the handshake up (`pending`'s destroy).
+      if (!h.upgrade({ statusCode: 200, statusMessage: '', httpVersion: '2.0', httpVersionMajor: 2, httpVersionMinor: 0, headers, stream: s })) return;
       const failure = h.verify(response);
       if (failure !== null) {
-        stream.close();
+        s.close();
         finish(failure);
         return;
       }
       finish(null);
       if (own) {
         // The session is this WebSocket's alone: it goes when the stream does.
-        stream.once('close', () => session.close());
+        s.once('close', () => session.close());
       }
-      h.attach(stream);
+      h.attach(s);
     });
   };
   // The server's first SETTINGS frame says whether it takes extended CONNECT. A session of the

@@ -1,7 +1,7 @@
 import { Buffer } from 'node:buffer';
 import type { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
-import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { parseOffers, type UpgradeRequest } from '../protocol/handshake.js';
 import type { WebSocket } from './websocket.js';
 
@@ -103,15 +103,23 @@ function accept(host: Http2Host, stream: ServerHttp2Stream, headers: IncomingHtt
   if (negotiated.protocol !== undefined) lines.push(`sec-websocket-protocol: ${negotiated.protocol}`);
   if (negotiated.extensions !== undefined) lines.push(`sec-websocket-extensions: ${negotiated.extensions}`);
   host.emit('headers', lines, req);
-  stream.respond(responseHeaders(lines));
+  if (stream.destroyed) return; // a listener ended it
+  try {
+    stream.respond(responseHeaders(lines));
+  } catch {
+    // Node refused what the listeners made of the headers: no handshake, and no hanging stream.
+    stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+    return;
+  }
   host._attach(negotiated.ws, stream, Buffer.alloc(0), req, (ws, r) => host.emit('connection', ws, r));
 }
 
 /**
  * HTTP/2 response headers from the 'headers' lines (`Name: value`, the first line the status).
- * Names are lowercased (HTTP/2 §8.2.2); what HTTP/2 forbids (connection-specific headers, §8.2.2
- * of RFC 9113, which Node would throw on) and what is not a header line are left out; a name
- * given twice becomes a list, as Node sends it.
+ * Names are lowercased (RFC 9113 §8.2); what HTTP/2 forbids (connection-specific headers and a
+ * `te` other than `trailers`, §8.2.2, which Node would throw on) and what is not a header line
+ * are left out. A name given twice: `set-cookie` becomes a list, any other has its values
+ * joined with `, ` (HTTP's list form; Node refuses a list for its single-value headers).
  */
 export function responseHeaders(lines: readonly string[]): Record<string, string | number | string[]> {
   const out: Record<string, string | number | string[]> = { ':status': 200 };
@@ -122,8 +130,11 @@ export function responseHeaders(lines: readonly string[]): Record<string, string
     const name = line.slice(0, colon).trim().toLowerCase();
     const value = line.slice(colon + 1).trim();
     if (!TOKEN.test(name) || CONNECTION_SPECIFIC.has(name) || /[\r\n\0]/.test(value)) continue;
+    if (name === 'te' && value.toLowerCase() !== 'trailers') continue;
     const had = out[name];
-    out[name] = had === undefined ? value : Array.isArray(had) ? [...had, value] : [String(had), value];
+    if (had === undefined) out[name] = name === 'set-cookie' ? [value] : value;
+    else if (Array.isArray(had)) had.push(value);
+    else out[name] = `${had}, ${value}`;
   }
   return out;
 }

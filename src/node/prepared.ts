@@ -12,15 +12,13 @@ import type { SendCallback, WebSocket } from './websocket.js';
 
 /**
  * A topic subscriber that is not a WebSocket (an EventSource stream, `hyperwire/sse`): a
- * publish is handed to it (`_takePublish`, true if it took the message) instead of being
- * framed for it. `readyState` 1 is open; `bufferedAmount` and `_server` serve the receiving
- * server's `maxBackpressure` as for a WebSocket.
+ * publish is handed to it (`_takePublish`: true if it took the message; it applies its own
+ * state and its server's `maxBackpressure`) instead of being framed for it; `_detach` when the
+ * server it subscribed through closes.
  */
 export interface TopicSink {
-  readonly readyState: number;
-  readonly bufferedAmount: number;
-  readonly _server: { readonly _maxBackpressure: number } | null;
   _takePublish(message: PreparedMessage): boolean;
+  _detach(server: object): void;
 }
 
 export interface PrepareOptions {
@@ -90,11 +88,17 @@ export class PreparedMessage {
   _deliverTo(receivers: Iterable<WebSocket | TopicSink>, except: WebSocket | undefined): number {
     let count = 0;
     for (const r of receivers) {
-      if (r === except || r.readyState !== ReadyState.OPEN) continue;
-      const limit = r._server?._maxBackpressure ?? Infinity;
-      if (limit !== Infinity && r.bufferedAmount > limit) continue;
+      if (r === except) continue;
       const take = (r as TopicSink)._takePublish;
-      if (take === undefined ? this._deliver(r as WebSocket, undefined) : take.call(r, this)) count++;
+      if (take !== undefined) {
+        if (take.call(r, this)) count++;
+        continue;
+      }
+      const ws = r as WebSocket;
+      if (ws.readyState !== ReadyState.OPEN) continue;
+      const limit = ws._server?._maxBackpressure ?? Infinity;
+      if (limit !== Infinity && ws.bufferedAmount > limit) continue;
+      if (this._deliver(ws, undefined)) count++;
     }
     return count;
   }

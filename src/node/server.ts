@@ -227,6 +227,8 @@ export class WebSocketServer extends typedEmitter<WebSocketServerEventMap>() {
     if (this.clients) {
       for (const client of this.clients) client.terminate();
     }
+    // Subscribers that are not our connections (EventSource streams) lose their subscriptions here.
+    for (const sub of [...this._topics.subscribers()]) (sub as TopicSink)._detach?.(this);
     void Promise.resolve(this.options.cluster?.close()).catch((err: unknown) => process.emitWarning(`hyperwire: closing the cluster adapter failed: ${(err as Error)?.message ?? err}`));
     const ownServer = !this.options.noServer && !this.options.server ? this._server : null;
     this.removeServerListeners?.();

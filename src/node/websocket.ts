@@ -50,6 +50,13 @@ export interface ServerLink {
   publish(topic: string, data: Data, options: { binary?: boolean; compress?: boolean; except?: WebSocket }): number;
 }
 
+/** An opening handshake in progress that is not an HTTP/1.1 request (RFC 8441's stream). */
+export interface PendingHandshake {
+  /** Give the handshake up: close its stream (and a session of its own). */
+  destroy(): void;
+  readonly socket: null;
+}
+
 /** Per-connection settings shared by both roles. */
 export interface SocketSettings {
   maxPayload?: number;
@@ -114,8 +121,8 @@ export class WebSocket extends typedEmitter<WebSocketEventMap>() implements Port
   _fragmentOpen = false;
   /** @internal Broadcast frames held until that message's last fragment is sent (§5.4). */
   _afterFragment: Array<() => void> | null = null;
-  /** @internal Client only: the handshake request while CONNECTING. */
-  _req: ClientRequest | null = null;
+  /** @internal Client only: the handshake request while CONNECTING (HTTP/2: its stream's abort). */
+  _req: ClientRequest | PendingHandshake | null = null;
 
   constructor(address: null);
   constructor(address: string | URL, protocols?: string | string[] | ClientOptions, options?: ClientOptions);

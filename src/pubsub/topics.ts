@@ -76,6 +76,11 @@ export class TopicIndex<S extends object> {
     return this.bySubscriber.get(subscriber)?.has(filter) ?? false;
   }
 
+  /** Everyone subscribed to at least one filter. */
+  subscribers(): IterableIterator<S> {
+    return this.bySubscriber.keys();
+  }
+
   /** The filters `subscriber` is subscribed to, in the order it subscribed. */
   topicsOf(subscriber: S): string[] {
     const mine = this.bySubscriber.get(subscriber);

@@ -147,7 +147,7 @@ export class EventSource extends EventEmitter implements TopicSink {
   /**
    * Subscribe to a topic filter (MQTT syntax, as `ws.subscribe`) of the `pubsub` server: text
    * published to a matching topic arrives as a `message` event. True if newly subscribed;
-   * false once closed. Subscriptions end with the stream. Without `pubsub`: StateError
+   * false once the stream or that server has closed. Subscriptions end with either. Without `pubsub`: StateError
    * `HW_ERR_NO_PUBSUB`.
    */
   subscribe(topic: string): boolean {
@@ -180,15 +180,27 @@ export class EventSource extends EventEmitter implements TopicSink {
    * event stream carries text.
    */
   _takePublish(message: PreparedMessage): boolean {
-    if (message.binary) return false;
+    // From the start (the headers are out), not from 'open': a publish right after subscribe counts.
+    if (this.readyState === CLOSED || message.binary) return false;
+    if (this.bufferedAmount > (this._server?._maxBackpressure ?? Infinity)) return false;
     let text = publishedText.get(message);
     if (text === undefined) publishedText.set(message, (text = eventText(message.data.toString('utf8'), undefined, undefined)));
     this.response.write(text);
     return true;
   }
 
+  /** @internal The server it subscribed through is closing: its subscriptions end; the stream stays. */
+  _detach(server: object): void {
+    if (this._server !== server) return;
+    this._server._topics.unsubscribeAll(this);
+    this._server = null;
+    this.detached = true;
+  }
+
+  private detached = false;
+
   private pubsub(method: string): WebSocketServer | null {
-    if (this._server === null && this.readyState !== CLOSED) {
+    if (this._server === null && this.readyState !== CLOSED && !this.detached) {
       throw new StateError('HW_ERR_NO_PUBSUB', `EventSource.${method}() needs the "pubsub" option: the WebSocketServer whose topics to use`);
     }
     return this._server;

@@ -166,6 +166,9 @@ describe('controllers (@WSController and friends)', () => {
     Inject()(Legacy.prototype, 'ctx');
     App()(Legacy.prototype, 'server');
     assert.throws(() => App('koa'), /the only application here is 'webSocket'/);
+    // Fields the server could not be set on by name are refused, in both conventions.
+    assert.throws(() => App()(Legacy.prototype, Symbol('wsApp')), TypeError);
+    assert.throws(() => (App() as (...a: unknown[]) => void)(undefined, { kind: 'field', name: '#app', private: true }), /public field/);
     OnWSMessage('message')(Legacy.prototype, 'echo', Object.getOwnPropertyDescriptor(Legacy.prototype, 'echo'));
     WSController('/legacy')(Legacy);
     const app = await createWebSocketApp({ port: 0, host: '127.0.0.1', controllers: [Legacy] });

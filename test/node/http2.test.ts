@@ -222,6 +222,8 @@ describe('WebSockets over HTTP/2 (RFC 8441)', () => {
         seen.push([...lines, req.httpVersion]);
         // Added lines reach the response; what HTTP/2 forbids, or is no header line, does not.
         lines.push('Set-Cookie: a=1', 'set-cookie: b=2', 'X-Trace:  t-1 ', 'Connection: close', 'Upgrade: websocket', 'not a header', 'X-Bad\r\nInjected: 1');
+        // Node would throw on these: `te` other than trailers, a list for a single-value header.
+        lines.push('TE: gzip', 'Content-Type: text/x-a', 'content-type: text/x-b');
       });
       try {
         const ws = new HwClient(`ws://127.0.0.1:${srv.port}/`, ['p'], { http2: true });
@@ -231,7 +233,8 @@ describe('WebSockets over HTTP/2 (RFC 8441)', () => {
         assert.deepEqual(res.headers['set-cookie'], ['a=1', 'b=2']);
         assert.equal(res.headers['x-trace'], 't-1');
         assert.equal(res.headers['sec-websocket-protocol'], 'p');
-        for (const name of ['connection', 'upgrade', 'x-bad', 'injected', ':status']) assert.equal(res.headers[name], undefined, name);
+        for (const name of ['connection', 'upgrade', 'x-bad', 'injected', ':status', 'te']) assert.equal(res.headers[name], undefined, name);
+        assert.equal(res.headers['content-type'], 'text/x-a, text/x-b');
         assert.equal(await roundTrip(ws, 'after upgrade'), '2.0 after upgrade');
         ws.close();
         await once(ws, 'close');
@@ -247,6 +250,47 @@ describe('WebSockets over HTTP/2 (RFC 8441)', () => {
         assert.equal(opened, false);
       } finally {
         await srv.close();
+      }
+    });
+
+    it("a 'headers' listener that ends the stream: the client's handshake fails at once, the server goes on", async () => {
+      const srv = await h2Server(false);
+      srv.wss.on('headers', (_lines: string[], req: { stream?: { destroy(): void } }) => req.stream?.destroy());
+      try {
+        const ws = new HwClient(`ws://127.0.0.1:${srv.port}/`, { http2: true });
+        const [[err], [code]] = (await Promise.all([once(ws, 'error'), new Promise<[number]>((r) => ws.once('close', (c: number) => r([c])))])) as [[Error & { code?: string }], [number]];
+        assert.deepEqual([err.code, err.message, code], ['ECONNRESET', 'socket hang up', 1006]);
+        srv.wss.removeAllListeners('headers');
+        const ok = new HwClient(`ws://127.0.0.1:${srv.port}/`, { http2: true });
+        assert.equal(await roundTrip(ok, 'still up'), '2.0 still up');
+        ok.close();
+        await once(ok, 'close');
+      } finally {
+        await srv.close();
+      }
+    });
+
+    it('close() while the server has not answered cancels the stream and closes the WebSocket\'s own session', async () => {
+      // A server that allows extended CONNECT and never answers.
+      const server = http2.createServer({ settings: { enableConnectProtocol: true } });
+      const streams: http2.ServerHttp2Stream[] = [];
+      const sessions: http2.ServerHttp2Session[] = [];
+      server.on('session', (s) => sessions.push(s));
+      const gotStream = new Promise<void>((resolve) => server.on('stream', (s) => (streams.push(s), resolve())));
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      try {
+        const ws = new HwClient(`ws://127.0.0.1:${(server.address() as AddressInfo).port}/`, { http2: true });
+        await gotStream;
+        const streamClosed = once(streams[0], 'close');
+        const sessionClosed = once(sessions[0], 'close');
+        ws.close();
+        const [[err], [code]] = (await Promise.all([once(ws, 'error'), new Promise<[number]>((r) => ws.once('close', (c: number) => r([c])))])) as [[Error & { code?: string }], [number]];
+        assert.deepEqual([err.code, code], ['WS_ERR_CLOSED_BEFORE_CONNECT', 1006]);
+        await streamClosed;
+        await sessionClosed;
+      } finally {
+        await new Promise<void>((resolve) => server.close(() => resolve()));
       }
     });
   });

@@ -20,7 +20,7 @@ interface Node {
   close(): Promise<void>;
 }
 
-async function startNode(options: ConstructorParameters<typeof WebSocketServer>[0] = {}): Promise<Node> {
+async function startNode(options: ConstructorParameters<typeof WebSocketServer>[0] = {}, onSubscribed?: (wss: WebSocketServer, topic: string) => void): Promise<Node> {
   const streams: EventSource[] = [];
   const server = http.createServer();
   const wss = new WebSocketServer({ ...options, server });
@@ -32,7 +32,10 @@ async function startNode(options: ConstructorParameters<typeof WebSocketServer>[
     }
     const es = new EventSource(req, res, { pubsub: wss, ping: 0 });
     const filter = new URL(req.url!, 'http://x').searchParams.get('topic');
-    if (filter !== null) es.subscribe(filter);
+    if (filter !== null) {
+      es.subscribe(filter);
+      onSubscribed?.(wss, filter);
+    }
     streams.push(es);
   });
   wss.on('connection', (ws: WebSocket) => {
@@ -151,6 +154,31 @@ describe('EventSource streams as pub/sub subscribers', () => {
       assert.equal(es.subscribe('load'), false, 'closed: nothing to subscribe');
     } finally {
       stream.req.destroy();
+      await node.close();
+    }
+  });
+
+  it('a publish right after subscribe (before the stream\'s open event) is delivered; wss.close() ends the subscriptions, not the stream', async () => {
+    const counts: number[] = [];
+    // Published in the tick the stream subscribed in, before its 'open' event.
+    const node = await startNode({}, (wss, topic) => counts.push(wss.publish(topic, 'early')));
+    const server = node.wss;
+    try {
+      const stream = await subscribeStream(node.port, 'news');
+      await stream.until('early');
+      assert.deepEqual(counts, [1]);
+      assert.equal(stream.events(), 'data: early\n\n');
+
+      const [es] = node.streams;
+      server.close();
+      assert.deepEqual(es.topics, []);
+      assert.equal(es.readyState, EventSource.OPEN, 'the stream is the application\'s');
+      assert.equal(es.subscribe('news'), false);
+      assert.equal(server.numSubscribers('news'), 0);
+      assert.equal(es.send('still here'), true);
+      await stream.until('still here');
+      stream.req.destroy();
+    } finally {
       await node.close();
     }
   });

@@ -64,19 +64,31 @@ export function connectHttp2(ws: WebSocket, h: Http2Handshake): void {
     return;
   }
   let done = false;
+  let stream: http2.ClientHttp2Stream | null = null;
+  let wait: NodeJS.Timeout | null = null;
   const timer = h.handshakeTimeout
     ? setTimeout(() => finish(withCode(new Error('Opening handshake has timed out'), 'WS_ERR_HANDSHAKE_TIMEOUT')), h.handshakeTimeout)
     : null;
   const onSessionError = (err: Error) => finish(err);
+  // Gone before the answer (GOAWAY, the peer closed): what an HTTP/1.1 request reports.
+  const onSessionClose = () => finish(withCode(new Error('socket hang up'), 'ECONNRESET'));
   session.once('error', onSessionError);
-  let stream: http2.ClientHttp2Stream | null = null;
+  session.once('close', onSessionClose);
+  // A session of our own outlives the handshake as the stream's carrier: its later errors
+  // reach the WebSocket through the stream, and must not be unhandled on the session.
+  if (own) session.on('error', ignore);
+  /** The handshake is over: nothing of it stays on the session; on failure, the stream goes too. */
   const finish = (err: Error | null) => {
     if (done) return;
     done = true;
     h.pending(null);
     if (timer !== null) clearTimeout(timer);
+    if (wait !== null) clearTimeout(wait);
     session.removeListener('error', onSessionError);
+    session.removeListener('close', onSessionClose);
+    session.removeListener('remoteSettings', open);
     if (err !== null) {
+      if (stream !== null && !stream.destroyed) stream.close(http2.constants.NGHTTP2_CANCEL);
       if (own) session.destroy();
       h.fail(err);
     }
@@ -93,6 +105,10 @@ export function connectHttp2(ws: WebSocket, h: Http2Handshake): void {
   });
   const open = () => {
     if (done) return;
+    if (wait !== null) {
+      clearTimeout(wait); // the SETTINGS came: from here the handshake timeout (if any) applies
+      wait = null;
+    }
     if (ws._readyState !== ReadyState.CONNECTING) {
       finish(null);
       if (own) session.close();
@@ -163,10 +179,11 @@ export function connectHttp2(ws: WebSocket, h: Http2Handshake): void {
   }
   session.once('remoteSettings', open);
   if (!own && timer === null) {
-    const wait = setTimeout(() => finish(withCode(new Error('The server does not accept WebSockets over HTTP/2 (no SETTINGS_ENABLE_CONNECT_PROTOCOL)'), 'WS_ERR_HTTP2_NO_CONNECT_PROTOCOL')), 10_000);
+    wait = setTimeout(() => finish(withCode(new Error('The server does not accept WebSockets over HTTP/2 (no SETTINGS_ENABLE_CONNECT_PROTOCOL)'), 'WS_ERR_HTTP2_NO_CONNECT_PROTOCOL')), 10_000);
     wait.unref();
-    session.once('remoteSettings', () => clearTimeout(wait));
   }
 }
+
+function ignore(): void {}
 
 export const EMPTY_HEAD = Buffer.alloc(0);

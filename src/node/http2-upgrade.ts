@@ -107,8 +107,9 @@ function accept(host: Http2Host, stream: ServerHttp2Stream, headers: IncomingHtt
   try {
     stream.respond(responseHeaders(lines));
   } catch {
-    // Node refused what the listeners made of the headers: no handshake, and no hanging stream.
-    stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+    // Node refused what the listeners made of the headers (or a listener answered the stream
+    // itself): no handshake, and no hanging stream. CANCEL, as Node emits no error for it.
+    stream.close(http2.constants.NGHTTP2_CANCEL);
     return;
   }
   host._attach(negotiated.ws, stream, Buffer.alloc(0), req, (ws, r) => host.emit('connection', ws, r));

@@ -52,6 +52,11 @@ export class WebSocketServer extends typedEmitter<WebSocketServerEventMap>() {
   private _server: HttpServer | HttpsServer | NetServer | RawServer | null = null;
   private removeServerListeners: (() => void) | null = null;
   private state = ServerState.Running;
+
+  /** @internal Whether close() has not been called: topic subscribers may still join. */
+  get _running(): boolean {
+    return this.state === ServerState.Running;
+  }
   private shouldEmitClose = false;
 
   constructor(options: ServerOptions, callback?: () => void) {

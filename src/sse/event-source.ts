@@ -200,6 +200,8 @@ export class EventSource extends EventEmitter implements TopicSink {
   private detached = false;
 
   private pubsub(method: string): WebSocketServer | null {
+    // A server closed while this stream held no subscription (close() only reaches subscribers).
+    if (this._server !== null && !this._server._running) this._detach(this._server);
     if (this._server === null && this.readyState !== CLOSED && !this.detached) {
       throw new StateError('HW_ERR_NO_PUBSUB', `EventSource.${method}() needs the "pubsub" option: the WebSocketServer whose topics to use`);
     }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import type net from 'node:net';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { WebSocket as HwClient, WebSocketServer, type WebSocket } from '../../src/index.js';
 import { hasChromium, launchChromium } from '../helpers/chromium.js';
@@ -253,13 +253,22 @@ describe('WebSockets over HTTP/2 (RFC 8441)', () => {
       }
     });
 
-    it("a 'headers' listener that ends the stream: the client's handshake fails at once, the server goes on", async () => {
+    it("a 'headers' listener that ends or answers the stream: the client's handshake fails at once, the server goes on", async () => {
       const srv = await h2Server(false);
-      srv.wss.on('headers', (_lines: string[], req: { stream?: { destroy(): void } }) => req.stream?.destroy());
-      try {
+      let mode = 'destroy';
+      srv.wss.on('headers', (_lines: string[], req: { stream?: http2.ServerHttp2Stream }) => {
+        if (mode === 'destroy') req.stream?.destroy();
+        else req.stream?.respond({ ':status': 403 }, { endStream: true }); // our respond() then throws
+      });
+      const failure = async () => {
         const ws = new HwClient(`ws://127.0.0.1:${srv.port}/`, { http2: true });
         const [[err], [code]] = (await Promise.all([once(ws, 'error'), new Promise<[number]>((r) => ws.once('close', (c: number) => r([c])))])) as [[Error & { code?: string }], [number]];
-        assert.deepEqual([err.code, err.message, code], ['ECONNRESET', 'socket hang up', 1006]);
+        return [err.code, err.message, code];
+      };
+      try {
+        assert.deepEqual(await failure(), ['ECONNRESET', 'socket hang up', 1006]);
+        mode = 'answer';
+        assert.deepEqual(await failure(), ['WS_ERR_UNEXPECTED_RESPONSE', 'Unexpected server response: 403', 1006]);
         srv.wss.removeAllListeners('headers');
         const ok = new HwClient(`ws://127.0.0.1:${srv.port}/`, { http2: true });
         assert.equal(await roundTrip(ok, 'still up'), '2.0 still up');
@@ -267,6 +276,60 @@ describe('WebSockets over HTTP/2 (RFC 8441)', () => {
         await once(ok, 'close');
       } finally {
         await srv.close();
+      }
+    });
+
+    it('its own session: a reset after the handshake closes the WebSocket (1006) and throws nothing; closed before SETTINGS: ECONNRESET', async () => {
+      const srv = await h2Server(false);
+      srv.wss.on('connection', (_ws, req: { stream?: http2.ServerHttp2Stream }) => {
+        // A GOAWAY with an error code: the client's session emits 'error' (ERR_HTTP2_SESSION_ERROR).
+        setImmediate(() => {
+          req.stream?.session?.goaway(http2.constants.NGHTTP2_INTERNAL_ERROR);
+          req.stream?.session?.destroy();
+        });
+      });
+      // A TCP server that hangs up at once: no SETTINGS ever.
+      const mute = net.createServer((socket) => socket.destroy());
+      mute.listen(0, '127.0.0.1');
+      await once(mute, 'listening');
+      try {
+        const ws = new HwClient(`ws://127.0.0.1:${srv.port}/`, { http2: true });
+        await once(ws, 'open');
+        const [code] = (await new Promise((r) => ws.once('close', (c: number) => r([c])))) as [number];
+        assert.equal(code, 1006);
+
+        const early = new HwClient(`ws://127.0.0.1:${(mute.address() as AddressInfo).port}/`, { http2: true });
+        const [[err], [code2]] = (await Promise.all([once(early, 'error'), new Promise<[number]>((r) => early.once('close', (c: number) => r([c])))])) as [[Error & { code?: string }], [number]];
+        assert.ok(err.code === 'ECONNRESET' || /ECONNRESET|socket hang up/.test(err.message), `${err.code} ${err.message}`);
+        assert.equal(code2, 1006);
+      } finally {
+        await new Promise<void>((resolve) => mute.close(() => resolve()));
+        await srv.close();
+      }
+    });
+
+    it('on a session of the application\'s, a handshake that times out leaves no stream and no listener behind', async () => {
+      const server = http2.createServer({ settings: { enableConnectProtocol: true } });
+      const streams: http2.ServerHttp2Stream[] = [];
+      server.on('stream', (s) => streams.push(s)); // never answered
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      const session = http2.connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+      await once(session, 'remoteSettings');
+      const before = ['error', 'close', 'remoteSettings'].map((e) => session.listenerCount(e));
+      try {
+        for (let i = 0; i < 3; i++) {
+          const ws = new HwClient(`ws://127.0.0.1:${(server.address() as AddressInfo).port}/`, { http2: session, handshakeTimeout: 50 });
+          const [[err]] = (await Promise.all([once(ws, 'error'), new Promise((r) => ws.once('close', r))])) as unknown as [[Error & { code?: string }]];
+          assert.equal(err.code, 'WS_ERR_HANDSHAKE_TIMEOUT');
+        }
+        assert.equal(streams.length, 3);
+        await Promise.all(streams.map((s) => (s.closed ? undefined : once(s, 'close'))));
+        assert.deepEqual(['error', 'close', 'remoteSettings'].map((e) => session.listenerCount(e)), before);
+        assert.equal(session.closed, false, 'the session stays the application\'s');
+      } finally {
+        session.close();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
       }
     });
 

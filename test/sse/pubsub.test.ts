@@ -169,8 +169,15 @@ describe('EventSource streams as pub/sub subscribers', () => {
       assert.deepEqual(counts, [1]);
       assert.equal(stream.events(), 'data: early\n\n');
 
-      const [es] = node.streams;
+      // A second stream on the same server that has not subscribed to anything yet.
+      const bare = http.get({ host: '127.0.0.1', port: node.port, path: '/events', headers: { Accept: 'text/event-stream' } });
+      const [bareRes] = (await once(bare, 'response')) as [IncomingMessage];
+      bareRes.resume();
+      const [es, idle] = node.streams;
       server.close();
+      assert.equal(idle.subscribe('news'), false, 'closed server: nothing to join, even for a stream that held no subscription');
+      assert.deepEqual(idle.topics, []);
+      bare.destroy();
       assert.deepEqual(es.topics, []);
       assert.equal(es.readyState, EventSource.OPEN, 'the stream is the application\'s');
       assert.equal(es.subscribe('news'), false);

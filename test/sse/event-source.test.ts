@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { EventSource } from '../../src/index.js';
 import { hasChromium, launchChromium } from '../helpers/chromium.js';
+import { openEventStream, type EventStream } from '../helpers/event-stream.js';
 
 /**
  * The EventSource server (faye-websocket's API) on a real http.Server on loopback, read by a
@@ -35,24 +36,8 @@ async function serve(onStream: (es: EventSource, req: IncomingMessage) => void, 
 }
 
 /** GET the stream; the response and its text so far. */
-async function open(port: number, headers: Record<string, string> = {}): Promise<{ res: IncomingMessage; text(): string; until(s: string): Promise<string> }> {
-  const req = http.get({ host: '127.0.0.1', port, path: '/events?x=1', headers: { Accept: 'text/event-stream', ...headers } });
-  const [res] = (await once(req, 'response')) as [IncomingMessage];
-  let text = '';
-  const waiters: Array<() => void> = [];
-  res.setEncoding('utf8');
-  res.on('data', (s: string) => {
-    text += s;
-    for (const w of waiters.splice(0)) w();
-  });
-  return {
-    res,
-    text: () => text,
-    until: async (s: string) => {
-      while (!text.includes(s)) await new Promise<void>((r) => waiters.push(r));
-      return text;
-    },
-  };
+function open(port: number, headers: Record<string, string> = {}): Promise<EventStream> {
+  return openEventStream(port, '/events?x=1', headers);
 }
 
 describe('EventSource (server-sent events)', () => {

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { EventSource, MemoryBus, WebSocketServer, type WebSocket } from '../../src/index.js';
 import { hasChromium, launchChromium } from '../helpers/chromium.js';
+import { openEventStream } from '../helpers/event-stream.js';
 import { closeClient, openClient } from '../helpers/inbox.js';
 
 /**
@@ -60,27 +61,13 @@ async function startNode(options: ConstructorParameters<typeof WebSocketServer>[
   };
 }
 
-/** Open an event stream subscribed to `topic`; its bytes so far, and a wait for more. */
+/** Open an event stream subscribed to `topic` (once its opening `retry` line is in). */
 async function subscribeStream(port: number, topic: string) {
-  const req = http.get({ host: '127.0.0.1', port, path: `/events?topic=${encodeURIComponent(topic)}`, headers: { Accept: 'text/event-stream' } });
-  const [res] = (await once(req, 'response')) as [IncomingMessage];
-  let text = '';
-  const waiters: Array<() => void> = [];
-  res.setEncoding('utf8');
-  res.on('data', (s: string) => {
-    text += s;
-    for (const w of waiters.splice(0)) w();
-  });
-  await new Promise<void>((resolve) => (text.includes('retry:') ? resolve() : waiters.push(resolve)));
-  return {
-    req,
-    res,
-    /** The events after the opening `retry` line. */
-    events: () => text.slice(text.indexOf('\n\n') + 2),
-    until: async (s: string) => {
-      while (!text.includes(s)) await new Promise<void>((r) => waiters.push(r));
-    },
-  };
+  const stream = await openEventStream(port, `/events?topic=${encodeURIComponent(topic)}`);
+  await stream.until('retry:');
+  /** The events after the opening `retry` line. */
+  const events = () => stream.text().slice(stream.text().indexOf('\n\n') + 2);
+  return { ...stream, events };
 }
 
 describe('EventSource streams as pub/sub subscribers', () => {
